@@ -1,0 +1,41 @@
+# Two entry points that work on a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint venv samples bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/cxid resolve \
+	  --source web=data/samples/web.jsonl \
+	  --source beacon=data/samples/beacon.csv \
+	  --source twitter=data/samples/twitter.jsonl \
+	  --source email=data/samples/support.mbox \
+	  --source esp=data/samples/esp_audience.csv \
+	  --source crm=data/samples/crm.csv \
+	  --out out/demo
+	$(BIN)/cxid evaluate --truth data/samples/truth.csv --pred out/demo/identities.parquet
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/python -m pytest
+
+samples: $(STAMP)
+	$(BIN)/cxid synth --persons 300 --seed 7 --out data/samples
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
