@@ -14,11 +14,31 @@ __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
+
+def __getattr__(name: str):  # lazy: importing cxid stays cheap
+    if name == "resolve":
+        from cxid.pipeline import resolve
+
+        return resolve
+    if name == "load_config":
+        from cxid.config import load_config
+
+        return load_config
+    if name == "Resolution":
+        from cxid.resolution import Resolution
+
+        return Resolution
+    raise AttributeError(f"module 'cxid' has no attribute {name!r}")
+
+
 __all__ = [
     "ConfigError",
     "CxidError",
     "IngestError",
     "NotFittedError",
+    "Resolution",
     "SchemaError",
     "__version__",
+    "load_config",
+    "resolve",
 ]

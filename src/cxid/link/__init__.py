@@ -1,0 +1,1 @@
+"""Linking: deterministic identifier links, then probabilistic fragment matching."""

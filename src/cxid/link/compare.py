@@ -1,0 +1,515 @@
+"""Comparison levels on paired arrays: string scorers, set-valued attributes, levels.
+
+Everything here is pure and vectorised: inputs are aligned arrays (one element per
+candidate pair) and outputs are arrays of the same length. String similarities use
+``rapidfuzz.process.cpdist`` (C++, multi-threaded); there is no Python loop over pairs.
+
+Level convention (shared by every ``*_levels`` function and by
+:class:`cxid.link.model.Comparison`): levels are ``int8`` codes ordered from
+``0`` = the weakest level ("else", no match) up to ``n_levels - 1`` = the strongest
+(exact match); ``-1`` means missing on at least one side and contributes nothing to
+the match weight.
+
+Fragments carry *sets* of values (every name, city, birth date their records ever
+had). :func:`best_of_sets` compares two sets by the best score over all value
+combinations, scoring each distinct ``(left value, right value)`` combination once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+logger = logging.getLogger(__name__)
+
+#: Level code for "missing on at least one side".
+MISSING = -1
+
+#: Separator used by :func:`name_levels_joined` for ``"first|last"`` values.
+NAME_SEPARATOR = "|"
+
+#: Level labels of the functions below, index = level code (0 = weakest).
+NAME_LEVELS: tuple[str, ...] = (
+    "else",
+    "last name only",
+    "initial compatible",
+    "fuzzy",
+    "exact swapped",
+    "exact",
+)
+DATE_LEVELS: tuple[str, ...] = ("else", "same year", "swap, typo or month-day", "exact")
+HANDLE_EMAIL_LEVELS: tuple[str, ...] = ("else", "similar", "exact")
+
+Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_object_array(values: Sequence[object] | np.ndarray | pd.Series) -> np.ndarray:
+    """Return a 1-d object array of ``str`` with ``None`` for missing or empty values."""
+    if isinstance(values, pd.Series | pd.Index):
+        arr = values.to_numpy(dtype=object, na_value=None)
+    else:
+        arr = np.asarray(values, dtype=object)
+    if arr.ndim != 1:
+        arr = arr.ravel()
+    missing = pd.isna(arr)
+    if missing.any():
+        arr = arr.copy()
+        arr[missing] = None
+    return arr
+
+
+def _present(arr: np.ndarray) -> np.ndarray:
+    """Boolean mask of non-missing, non-empty strings in an object array."""
+    present = ~pd.isna(arr)
+    if present.any():
+        present[present] = arr[present] != ""
+    return present
+
+
+def _paired(
+    a: Sequence[object] | np.ndarray | pd.Series,
+    b: Sequence[object] | np.ndarray | pd.Series,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both sides as object arrays plus the mask of pairs where both are present."""
+    left = _as_object_array(a)
+    right = _as_object_array(b)
+    if len(left) != len(right):
+        raise ValueError(f"paired arrays differ in length: {len(left)} != {len(right)}")
+    return left, right, _present(left) & _present(right)
+
+
+def _cpdist(
+    a: np.ndarray, b: np.ndarray, scorer: Callable[..., float], **kwargs: object
+) -> np.ndarray:
+    """Similarity of each pair with a rapidfuzz scorer; NaN when either side is missing."""
+    left, right, both = _paired(a, b)
+    out = np.full(len(left), np.nan)
+    if both.any():
+        out[both] = process.cpdist(
+            left[both], right[both], scorer=scorer, workers=-1, dtype=np.float64, **kwargs
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- scorers
+
+
+def jaro_winkler(a: Sequence[object] | np.ndarray, b: Sequence[object] | np.ndarray) -> np.ndarray:
+    """Jaro–Winkler similarity (0..1) of each pair; NaN when either side is missing."""
+    return _cpdist(a, b, JaroWinkler.normalized_similarity)
+
+
+def levenshtein_ratio(
+    a: Sequence[object] | np.ndarray, b: Sequence[object] | np.ndarray
+) -> np.ndarray:
+    """Normalised Levenshtein similarity ``1 - distance / max(len)`` (0..1); NaN if missing."""
+    return _cpdist(a, b, Levenshtein.normalized_similarity)
+
+
+def exact(a: Sequence[object] | np.ndarray, b: Sequence[object] | np.ndarray) -> np.ndarray:
+    """1.0 where both strings are equal, 0.0 where they differ, NaN when either is missing."""
+    left, right, both = _paired(a, b)
+    out = np.full(len(left), np.nan)
+    out[both] = (left[both] == right[both]).astype(np.float64)
+    return out
+
+
+def levels_from_thresholds(
+    scores: np.ndarray, thresholds: Sequence[float] = (1.0, 0.92, 0.80)
+) -> np.ndarray:
+    """Map similarity scores to ``int8`` levels.
+
+    With ``k`` thresholds there are ``k + 1`` levels: ``k`` for ``score >= max(thresholds)``
+    (the strongest, e.g. exact), down to ``0`` for scores below every threshold
+    ("else"). NaN scores get :data:`MISSING` (-1).
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    ascending = np.sort(np.asarray(thresholds, dtype=np.float64))
+    if ascending.size == 0:
+        raise ValueError("levels_from_thresholds needs at least one threshold")
+    if np.unique(ascending).size != ascending.size:
+        raise ValueError(f"thresholds must be distinct, got {tuple(thresholds)}")
+    levels = np.searchsorted(ascending, scores, side="right").astype(np.int8)
+    levels[np.isnan(scores)] = MISSING
+    return levels
+
+
+def as_levels(scores: np.ndarray) -> np.ndarray:
+    """Turn level-valued scores (e.g. from :func:`best_of_sets` with a level scorer)
+    into ``int8`` levels, NaN becoming :data:`MISSING`."""
+    scores = np.asarray(scores, dtype=np.float64)
+    out = np.full(scores.shape, MISSING, dtype=np.int8)
+    ok = ~np.isnan(scores)
+    out[ok] = scores[ok].astype(np.int8)
+    return out
+
+
+# --------------------------------------------------------------------------- set-valued
+
+
+def _fragment_index(
+    values: pd.DataFrame,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sort a long ``(fragment, value)`` frame into CSR form.
+
+    Returns ``(fragments, starts, counts, codes, uniques)``: the distinct fragments
+    (sorted), where each one's values start in ``codes`` and how many there are, the
+    value codes sorted by fragment, and the distinct values (object array).
+    """
+    missing = [c for c in ("fragment", "value") if c not in values.columns]
+    if missing:
+        raise ValueError(f"values frame lacks column(s) {', '.join(missing)}")
+    frame = values[["fragment", "value"]]
+    keep = _present(_as_object_array(frame["value"]))
+    fragment = frame["fragment"].to_numpy()[keep].astype(np.int64)
+    codes, uniques = pd.factorize(_as_object_array(frame["value"])[keep])
+    # one row per distinct (fragment, value)
+    key = pd.MultiIndex.from_arrays([fragment, codes])
+    distinct = ~key.duplicated()
+    fragment, codes = fragment[distinct], codes[distinct]
+    order = np.argsort(fragment, kind="stable")
+    fragment, codes = fragment[order], codes[order]
+    fragments, starts, counts = np.unique(fragment, return_index=True, return_counts=True)
+    return fragments, starts, counts, codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _lookup(
+    fragments: np.ndarray, starts: np.ndarray, counts: np.ndarray, wanted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start offset and value count of each fragment in ``wanted`` (count 0 when absent)."""
+    if len(fragments) == 0:
+        zeros = np.zeros(len(wanted), dtype=np.int64)
+        return zeros, zeros.copy()
+    pos = np.minimum(np.searchsorted(fragments, wanted), len(fragments) - 1)
+    found = fragments[pos] == wanted
+    start = np.where(found, starts[pos], 0).astype(np.int64)
+    count = np.where(found, counts[pos], 0).astype(np.int64)
+    return start, count
+
+
+def _combinations(
+    pairs_left: np.ndarray, pairs_right: np.ndarray, values: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Explode pairs into every (left value, right value) combination.
+
+    Returns ``(pair, left_code, right_code, n_combinations_per_pair, uniques)`` where
+    ``pair`` is sorted (row ``i`` of the pairs repeated once per combination).
+    """
+    pairs_left = np.asarray(pairs_left, dtype=np.int64)
+    pairs_right = np.asarray(pairs_right, dtype=np.int64)
+    if pairs_left.shape != pairs_right.shape:
+        raise ValueError(
+            f"pairs_left and pairs_right differ in length: {len(pairs_left)} != {len(pairs_right)}"
+        )
+    fragments, starts, counts, codes, uniques = _fragment_index(values)
+    start_l, n_l = _lookup(fragments, starts, counts, pairs_left)
+    start_r, n_r = _lookup(fragments, starts, counts, pairs_right)
+    n_comb = n_l * n_r
+    total = int(n_comb.sum())
+    pair = np.repeat(np.arange(len(pairs_left), dtype=np.int64), n_comb)
+    # position of each combination within its pair: 0 .. n_comb[pair] - 1
+    first = np.cumsum(n_comb) - n_comb
+    within = np.arange(total, dtype=np.int64) - first[pair]
+    width = n_r[pair]
+    left_code = codes[start_l[pair] + within // width]
+    right_code = codes[start_r[pair] + within % width]
+    return pair, left_code, right_code, n_comb, uniques
+
+
+def best_of_sets(
+    pairs_left: np.ndarray,
+    pairs_right: np.ndarray,
+    values: pd.DataFrame,
+    score: Scorer,
+) -> np.ndarray:
+    """Best score over all value combinations of two set-valued fragments.
+
+    ``values`` is a long frame ``(fragment: int64, value: str)``, several rows per
+    fragment allowed, fragments without a value absent. For pair ``i`` the result is
+    ``max(score(v1, v2))`` over the values ``v1`` of fragment ``pairs_left[i]`` and
+    ``v2`` of fragment ``pairs_right[i]``, NaN when either side has no value.
+
+    Pairs are exploded into combinations, each distinct ``(v1, v2)`` is scored once
+    (``score`` receives two aligned object arrays of distinct combinations), then
+    mapped back and reduced by pair. ``score`` may also return level codes; use
+    :func:`as_levels` on the result to get ``int8`` levels back.
+    """
+    pair, left_code, right_code, n_comb, uniques = _combinations(pairs_left, pairs_right, values)
+    out = np.full(len(n_comb), np.nan)
+    if pair.size == 0:
+        return out
+    combo = left_code * max(len(uniques), 1) + right_code
+    inverse, distinct = pd.factorize(combo)
+    distinct = np.asarray(distinct, dtype=np.int64)
+    n_unique = max(len(uniques), 1)
+    scored = np.asarray(
+        score(uniques[distinct // n_unique], uniques[distinct % n_unique]), dtype=np.float64
+    )
+    if scored.shape != (len(distinct),):
+        raise ValueError(f"scorer returned shape {scored.shape}, expected ({len(distinct)},)")
+    logger.debug(
+        "best_of_sets: %d pairs, %d combinations, %d distinct",
+        len(n_comb),
+        pair.size,
+        len(distinct),
+    )
+    per_combination = scored[inverse]
+    has = n_comb > 0
+    offsets = (np.cumsum(n_comb) - n_comb)[has]
+    out[has] = np.fmax.reduceat(per_combination, offsets)
+    return out
+
+
+def shared_values(
+    pairs_left: np.ndarray,
+    pairs_right: np.ndarray,
+    values: pd.DataFrame,
+    tf: pd.Series | None = None,
+) -> np.ndarray:
+    """For each pair, a value both fragments carry (object array, ``None`` if none).
+
+    When several values are shared, the rarest one according to ``tf`` (a
+    :func:`term_frequency` table) is returned, so that :func:`tf_adjustment` credits
+    the most distinctive agreement; without ``tf`` the choice among shared values is
+    arbitrary but deterministic.
+    """
+    pair, left_code, right_code, n_comb, uniques = _combinations(pairs_left, pairs_right, values)
+    out = np.full(len(n_comb), None, dtype=object)
+    same = left_code == right_code
+    pair, code = pair[same], left_code[same]
+    if pair.size == 0:
+        return out
+    if tf is not None:
+        freq = pd.Series(uniques).map(tf).to_numpy(dtype=np.float64, na_value=np.inf)
+        rank = np.nan_to_num(freq[code], nan=np.inf)
+    else:
+        rank = code.astype(np.float64)
+    order = np.lexsort((rank, pair))
+    pair, code = pair[order], code[order]
+    first = np.r_[True, pair[1:] != pair[:-1]]
+    out[pair[first]] = uniques[code[first]]
+    return out
+
+
+# --------------------------------------------------------------------------- level functions
+
+
+def name_levels(
+    first_l: Sequence[object] | np.ndarray,
+    last_l: Sequence[object] | np.ndarray,
+    first_r: Sequence[object] | np.ndarray,
+    last_r: Sequence[object] | np.ndarray,
+    *,
+    fuzzy: float = 0.92,
+) -> np.ndarray:
+    """Levels of a first/last name comparison on aligned arrays (see :data:`NAME_LEVELS`).
+
+    ``5`` exact full name; ``4`` exact after swapping first and last; ``3`` Jaro–Winkler
+    ``>= fuzzy`` on both parts, straight or swapped; ``2`` initial-compatible (one first
+    name is a single letter equal to the other's initial, last names ``>= fuzzy``);
+    ``1`` last names ``>= fuzzy`` only; ``0`` else; ``-1`` missing (no last name on
+    either side: a first name alone is too weak to be evidence either way). Inputs should be normalised names.
+    """
+    fl, ll = _as_object_array(first_l), _as_object_array(last_l)
+    fr, lr = _as_object_array(first_r), _as_object_array(last_r)
+    n = len(fl)
+    if not len(ll) == len(fr) == len(lr) == n:
+        raise ValueError("name_levels needs four arrays of the same length")
+    jw_first = jaro_winkler(fl, fr)
+    jw_last = jaro_winkler(ll, lr)
+    jw_first_last = jaro_winkler(fl, lr)
+    jw_last_first = jaro_winkler(ll, fr)
+    eq_first = exact(fl, fr) == 1.0
+    eq_last = exact(ll, lr) == 1.0
+    eq_swap = (exact(fl, lr) == 1.0) & (exact(ll, fr) == 1.0)
+    last_ok = jw_last >= fuzzy
+    fuzzy_straight = (jw_first >= fuzzy) & last_ok
+    fuzzy_swapped = (jw_first_last >= fuzzy) & (jw_last_first >= fuzzy)
+
+    s_fl = pd.Series(fl, dtype=object)
+    s_fr = pd.Series(fr, dtype=object)
+    len_l = s_fl.str.len().to_numpy(dtype=np.float64, na_value=np.nan)
+    len_r = s_fr.str.len().to_numpy(dtype=np.float64, na_value=np.nan)
+    init_l = s_fl.str[:1].to_numpy(dtype=object, na_value=None)
+    init_r = s_fr.str[:1].to_numpy(dtype=object, na_value=None)
+    same_initial = exact(init_l, init_r) == 1.0
+    initial = same_initial & ((len_l == 1) | (len_r == 1)) & last_ok
+
+    levels = np.zeros(n, dtype=np.int8)
+    levels[last_ok] = 1
+    levels[initial] = 2
+    levels[fuzzy_straight | fuzzy_swapped] = 3
+    levels[eq_swap] = 4
+    levels[eq_first & eq_last] = 5
+    levels[~(_present(ll) & _present(lr))] = MISSING
+    return levels
+
+
+def name_levels_joined(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`name_levels` on ``"first|last"`` strings, as a scorer for :func:`best_of_sets`.
+
+    Lets a fragment's set of full names be compared with ``best_of_sets(...,
+    score=name_levels_joined)`` followed by :func:`as_levels`.
+    """
+    left = pd.Series(_as_object_array(a), dtype=object).str.split(
+        NAME_SEPARATOR, n=1, expand=True, regex=False
+    )
+    right = pd.Series(_as_object_array(b), dtype=object).str.split(
+        NAME_SEPARATOR, n=1, expand=True, regex=False
+    )
+    for parts in (left, right):
+        for col in (0, 1):
+            if col not in parts.columns:
+                parts[col] = None
+    levels = name_levels(
+        left[0].to_numpy(dtype=object),
+        left[1].to_numpy(dtype=object),
+        right[0].to_numpy(dtype=object),
+        right[1].to_numpy(dtype=object),
+    )
+    return levels.astype(np.float64)
+
+
+def _date_chars(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse ISO dates into a digit matrix.
+
+    Returns ``(digits, full, partial)``: ``digits`` is an ``(n, 8)`` int array
+    ``YYYYMMDD`` (year digits meaningless for partial dates), ``full`` marks valid
+    ``YYYY-MM-DD`` and ``partial`` valid ``--MM-DD`` values.
+    """
+    arr = _as_object_array(values)
+    arr = np.where(_present(arr), arr, "")
+    chars = np.asarray(arr, dtype="U11").view(np.uint32).reshape(len(arr), 11).astype(np.int64)
+    dash, zero = ord("-"), ord("0")
+    digit = (chars >= zero) & (chars <= ord("9"))
+    full = (
+        digit[:, [0, 1, 2, 3, 5, 6, 8, 9]].all(axis=1)
+        & (chars[:, 4] == dash)
+        & (chars[:, 7] == dash)
+        & (chars[:, 10] == 0)
+    )
+    partial = (
+        (chars[:, 0] == dash)
+        & (chars[:, 1] == dash)
+        & (chars[:, 4] == dash)
+        & digit[:, [2, 3, 5, 6]].all(axis=1)
+        & (chars[:, 7] == 0)
+    )
+    digits = np.zeros((len(arr), 8), dtype=np.int64)
+    digits[full] = chars[full][:, [0, 1, 2, 3, 5, 6, 8, 9]] - zero
+    digits[partial, 4:] = chars[partial][:, [2, 3, 5, 6]] - zero
+    return digits, full, partial
+
+
+def date_levels(a: Sequence[object] | np.ndarray, b: Sequence[object] | np.ndarray) -> np.ndarray:
+    """Levels of a date comparison on ISO strings (see :data:`DATE_LEVELS`).
+
+    Values are ``YYYY-MM-DD`` or month-day-only ``--MM-DD``. ``3`` exact; ``2`` day and
+    month swapped, a one-digit typo (Levenshtein distance 1 on the 8 digits, i.e. one
+    substituted digit) or a partial ``--MM-DD`` equal to the other's month-day; ``1``
+    same year; ``0`` else; ``-1`` missing or unparseable on either side.
+    """
+    da, full_a, part_a = _date_chars(np.asarray(_as_object_array(a)))
+    db, full_b, part_b = _date_chars(np.asarray(_as_object_array(b)))
+    if len(da) != len(db):
+        raise ValueError(f"paired arrays differ in length: {len(da)} != {len(db)}")
+    both_full = full_a & full_b
+    any_partial = (part_a & (full_b | part_b)) | (part_b & full_a)
+    same_md = (da[:, 4:] == db[:, 4:]).all(axis=1)
+    same_year = (da[:, :4] == db[:, :4]).all(axis=1)
+    n_diff = (da != db).sum(axis=1)
+    swapped = (
+        (da[:, 4:6] == db[:, 6:8]).all(axis=1) & (da[:, 6:8] == db[:, 4:6]).all(axis=1) & same_year
+    )
+    levels = np.full(len(da), MISSING, dtype=np.int8)
+    levels[both_full] = 0
+    levels[both_full & same_year] = 1
+    levels[both_full & (swapped | (n_diff == 1))] = 2
+    levels[both_full & (n_diff == 0)] = 3
+    levels[any_partial] = np.where(same_md[any_partial], 2, 0)
+    return levels
+
+
+def handle_email_levels(
+    handles: Sequence[object] | np.ndarray,
+    email_locals: Sequence[object] | np.ndarray,
+    *,
+    similar: float = 0.9,
+    min_contained: int = 5,
+) -> np.ndarray:
+    """Levels of a Twitter handle vs e-mail local part comparison (see :data:`HANDLE_EMAIL_LEVELS`).
+
+    Both sides are reduced to lower-case letters and digits. ``2`` exact; ``1`` Jaro–Winkler
+    ``>= similar`` or the shorter string (at least ``min_contained`` characters) is
+    contained in the other (``jdupont`` in ``jdupont1984``); ``0`` else; ``-1`` missing.
+    """
+    left = (
+        pd.Series(_as_object_array(handles), dtype=object)
+        .str.lower()
+        .str.replace(r"[^0-9a-z]", "", regex=True)
+    )
+    right = (
+        pd.Series(_as_object_array(email_locals), dtype=object)
+        .str.lower()
+        .str.replace(r"[^0-9a-z]", "", regex=True)
+    )
+    h, e, both = _paired(left, right)
+    jw = jaro_winkler(h, e)
+    shorter = np.minimum(
+        left.str.len().to_numpy(dtype=np.float64, na_value=0),
+        right.str.len().to_numpy(dtype=np.float64, na_value=0),
+    )
+    # partial_ratio is 100 exactly when the shorter string occurs inside the longer one
+    contained = (_cpdist(h, e, fuzz.partial_ratio, score_cutoff=100) >= 100) & (
+        shorter >= min_contained
+    )
+    levels = np.zeros(len(h), dtype=np.int8)
+    levels[(jw >= similar) | contained] = 1
+    levels[exact(h, e) == 1.0] = 2
+    levels[~both] = MISSING
+    return levels
+
+
+# --------------------------------------------------------------------------- term frequency
+
+
+def term_frequency(values: pd.Series) -> pd.Series:
+    """Relative frequency of each distinct non-missing value (index = value, sums to 1)."""
+    counts = pd.Series(_as_object_array(values), dtype=object).dropna()
+    counts = counts[counts != ""].value_counts(normalize=True, sort=False)
+    counts.name = "tf"
+    return counts.astype(np.float64)
+
+
+def tf_adjustment(
+    matched_values: Sequence[object] | np.ndarray,
+    tf: pd.Series,
+    u_exact: float,
+    *,
+    clip: tuple[float, float] = (-8.0, 8.0),
+) -> np.ndarray:
+    """Additive log2 weight adjustment for pairs that agree exactly on a value.
+
+    ``matched_values[i]`` is the value pair ``i`` agrees on (``None`` for pairs not at
+    the exact level, see :func:`shared_values`), ``tf`` a :func:`term_frequency` table
+    and ``u_exact`` the model's u-probability of the exact level. The adjustment is
+    ``log2(u_exact / tf(value))``: positive for values rarer than average (a rare
+    surname), negative for common ones (``martin``, ``paris``), 0 for pairs without a
+    matched value or with a value absent from ``tf``; clipped to ``clip`` bits.
+    """
+    if not u_exact > 0:
+        raise ValueError(f"u_exact must be positive, got {u_exact}")
+    matched = pd.Series(_as_object_array(matched_values), dtype=object)
+    freq = matched.map(tf).to_numpy(dtype=np.float64, na_value=np.nan)
+    out = np.zeros(len(matched), dtype=np.float64)
+    ok = np.isfinite(freq) & (freq > 0)
+    out[ok] = np.clip(np.log2(u_exact / freq[ok]), clip[0], clip[1])
+    return out
