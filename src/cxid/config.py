@@ -68,12 +68,36 @@ class SourceConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MatchingConfig:
+    """Probabilistic matching of fragments (see :mod:`cxid.link.match`).
+
+    ``blocking``: rules, each a list of key parts (``last_name:skeleton``); None = the
+    defaults. ``comparisons``: None = the defaults, else a list of tables with name,
+    method, attribute, tf, thresholds. ``threshold``: minimum match probability for an
+    edge. ``model``: path of a saved model JSON to use instead of fitting by EM.
+    ``link_only``: never pair two fragments that both come from one single source.
+    """
+
+    enabled: bool = True
+    threshold: float = 0.9
+    blocking: tuple[tuple[str, ...], ...] | None = None
+    comparisons: tuple[Any, ...] | None = None
+    max_block_size: int = 2000
+    max_pairs: int = 200_000_000
+    u_sample: int = 300_000
+    link_only: bool = False
+    model: str | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """Everything a run needs; every field has a safe default."""
 
     sources: tuple[SourceConfig, ...] = ()
     default_region: str = "FR"
     identifiers: tuple[IdentifierRule, ...] = field(default_factory=default_identifier_rules)
+    matching: MatchingConfig = field(default_factory=MatchingConfig)
 
     def rule(self, kind: str) -> IdentifierRule:
         return next(r for r in self.identifiers if r.kind == kind)
@@ -86,7 +110,9 @@ class Config:
         return dataclasses.replace(self, sources=sources)
 
 
-_TOP_KEYS = {"sources", "default_region", "identifiers"}
+_TOP_KEYS = {"sources", "default_region", "identifiers", "matching"}
+_MATCHING_KEYS = {f.name for f in dataclasses.fields(MatchingConfig)}
+_SPEC_KEYS = {"name", "method", "attribute", "tf", "thresholds"}
 _SOURCE_KEYS = {"kind", "path", "mapping", "id_column"}
 _RULE_KEYS = {"deterministic", "max_accounts", "max_people", "priority"}
 
@@ -160,6 +186,75 @@ def _parse_rules(raw: Any, problems: list[str]) -> tuple[IdentifierRule, ...]:
     return tuple(defaults.values())
 
 
+def _parse_matching(raw: Any, problems: list[str]) -> MatchingConfig:
+    from cxid.link.blocking import validate_rules
+    from cxid.link.match import ComparisonSpec, validate_comparisons
+
+    if not isinstance(raw, Mapping):
+        problems.append("matching: expected a table")
+        return MatchingConfig()
+    unknown = set(raw) - _MATCHING_KEYS
+    if unknown:
+        problems.append(f"matching: unknown key(s) {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    for key in ("enabled", "link_only"):
+        if key in raw:
+            if isinstance(raw[key], bool):
+                values[key] = raw[key]
+            else:
+                problems.append(f"matching.{key}: expected true or false")
+    if "threshold" in raw:
+        t = raw["threshold"]
+        if isinstance(t, int | float) and not isinstance(t, bool) and 0.0 < t < 1.0:
+            values["threshold"] = float(t)
+        else:
+            problems.append(f"matching.threshold: expected a probability in (0, 1), got {t!r}")
+    for key in ("max_block_size", "max_pairs", "u_sample", "seed"):
+        if key in raw:
+            v = raw[key]
+            if isinstance(v, int) and not isinstance(v, bool) and v >= (0 if key == "seed" else 2):
+                values[key] = v
+            else:
+                problems.append(f"matching.{key}: expected a whole number, got {v!r}")
+    if "model" in raw:
+        if isinstance(raw["model"], str) and raw["model"]:
+            values["model"] = raw["model"]
+        else:
+            problems.append("matching.model: expected the path of a model JSON file")
+    if "blocking" in raw:
+        rules = raw["blocking"]
+        if isinstance(rules, list) and all(
+            isinstance(r, list) and all(isinstance(p, str) for p in r) for r in rules
+        ):
+            values["blocking"] = tuple(tuple(r) for r in rules)
+            problems.extend(f"matching.{p}" for p in validate_rules(values["blocking"]))
+        else:
+            problems.append('matching.blocking: expected a list of rules like '
+                            '[["last_name:skeleton", "first_name:initial"], ["email"]]')
+    if "comparisons" in raw:
+        specs = []
+        items = raw["comparisons"]
+        if not isinstance(items, list):
+            problems.append("matching.comparisons: expected a list of tables")
+            items = []
+        for i, item in enumerate(items):
+            where = f"matching.comparisons[{i}]"
+            if not isinstance(item, Mapping) or "name" not in item or "method" not in item:
+                problems.append(f"{where}: expected a table with at least name and method")
+                continue
+            bad = set(item) - _SPEC_KEYS
+            if bad:
+                problems.append(f"{where}: unknown key(s) {', '.join(sorted(bad))}")
+                continue
+            spec = dict(item)
+            if "thresholds" in spec:
+                spec["thresholds"] = tuple(spec["thresholds"])
+            specs.append(ComparisonSpec(**spec))
+        problems.extend(f"matching.{p}" for p in validate_comparisons(specs))
+        values["comparisons"] = tuple(specs)
+    return MatchingConfig(**values)
+
+
 def load_config(source: str | Path | Mapping[str, Any] | Config | None = None) -> Config:
     """Build a :class:`Config` from a TOML file path, a dict, or nothing (defaults).
 
@@ -197,6 +292,10 @@ def load_config(source: str | Path | Mapping[str, Any] | Config | None = None) -
         problems.append(f"default_region: expected a two-letter region code, got {region!r}")
         region = "FR"
     rules = _parse_rules(raw.get("identifiers", {}), problems)
+    matching = _parse_matching(raw.get("matching", {}), problems)
+    if base is not None and matching.model and not Path(matching.model).is_absolute():
+        matching = dataclasses.replace(matching, model=str(base / matching.model))
     if problems:
         raise ConfigError(problems)
-    return Config(sources=sources, default_region=region.upper(), identifiers=rules)
+    return Config(sources=sources, default_region=region.upper(), identifiers=rules,
+                  matching=matching)

@@ -1,0 +1,116 @@
+"""Fragments: groups of records that are certainly one person, with set-valued profiles.
+
+A fragment's profile is kept *long*: one row per (fragment, attribute, value), so a
+fragment that was seen as ``Frédéric`` in the CRM and ``Fred`` on Twitter carries both
+names, and comparisons take the best of the sets. Long tables keep every operation a
+vectorised merge or group-by.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cxid.schema import EXTRA_PREFIX
+
+#: Profile attributes and the normalised touchpoint columns they are collected from.
+PROFILE_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "first_name": ("first_name_norm",),
+    "last_name": ("last_name_norm",),
+    "birth_date": ("birth_date_norm",),
+    "email": ("email_norm", "reply_to_norm"),
+    "email_local": ("email_local_norm",),
+    "phone": ("phone_norm",),
+    "street": ("street_norm",),
+    "postcode": ("postcode_norm",),
+    "city": ("city_norm",),
+    "handle": ("handle_norm",),
+    "account": ("account_norm",),
+    "loyalty": ("loyalty_norm",),
+}
+
+NAME_SEPARATOR = "|"
+
+
+@dataclass(frozen=True)
+class Fragments:
+    """Fragment profiles.
+
+    * ``values``: long frame (fragment int64, attribute str, value str), deduplicated.
+    * ``names``: (fragment, first, last) — each name as seen on one record, so first and
+      last names stay paired for swap-aware comparison.
+    * ``summary``: one row per fragment: fragment, records, sources (sorted, '+'-joined),
+      first_row (row of its first record).
+    """
+
+    values: pd.DataFrame
+    names: pd.DataFrame
+    summary: pd.DataFrame
+
+    @property
+    def n(self) -> int:
+        return len(self.summary)
+
+    def attribute(self, name: str) -> pd.DataFrame:
+        """(fragment, value) rows of one attribute."""
+        rows = self.values[self.values["attribute"] == name]
+        return rows[["fragment", "value"]].reset_index(drop=True)
+
+
+def extra_attributes(touchpoints: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """Profile attributes for a tabular source's ``x_*`` columns (normalised form)."""
+    out = {}
+    for col in touchpoints.columns:
+        if col.startswith(EXTRA_PREFIX) and col.endswith("_norm"):
+            out[col[: -len("_norm")]] = (col,)
+    return out
+
+
+def build_fragments(touchpoints: pd.DataFrame, fragment: np.ndarray) -> Fragments:
+    """Collapse normalised touchpoints into fragment profiles."""
+    fragment = np.asarray(fragment, dtype=np.int64)
+    attributes = {**PROFILE_ATTRIBUTES, **extra_attributes(touchpoints)}
+    parts = []
+    for attribute, columns in attributes.items():
+        for column in columns:
+            if column not in touchpoints.columns:
+                continue
+            values = touchpoints[column]
+            mask = values.notna().to_numpy()
+            if not mask.any():
+                continue
+            parts.append(pd.DataFrame({
+                "fragment": fragment[mask],
+                "attribute": attribute,
+                "value": values[mask].astype(str).to_numpy(),
+            }))
+    if parts:
+        values = pd.concat(parts, ignore_index=True).drop_duplicates().reset_index(drop=True)
+    else:
+        values = pd.DataFrame({"fragment": np.array([], np.int64), "attribute": [], "value": []})
+    values["attribute"] = values["attribute"].astype("category")
+
+    first = touchpoints.get("first_name_norm")
+    last = touchpoints.get("last_name_norm")
+    if first is not None and last is not None:
+        has = (first.notna() | last.notna()).to_numpy()
+        names = pd.DataFrame({
+            "fragment": fragment[has],
+            "first": first[has].fillna("").astype(str).to_numpy(),
+            "last": last[has].fillna("").astype(str).to_numpy(),
+        }).drop_duplicates().reset_index(drop=True)
+    else:
+        names = pd.DataFrame({"fragment": np.array([], np.int64), "first": [], "last": []})
+
+    rows = pd.DataFrame({"fragment": fragment, "source": touchpoints["source"].astype(str),
+                         "row": np.arange(len(fragment))})
+    summary = rows.groupby("fragment", sort=True).agg(
+        records=("row", "size"), first_row=("row", "min"),
+    )
+    summary["sources"] = (
+        rows.drop_duplicates(["fragment", "source"]).sort_values(["fragment", "source"])
+        .groupby("fragment")["source"].agg("+".join)
+    )
+    return Fragments(values=values, names=names, summary=summary.reset_index())

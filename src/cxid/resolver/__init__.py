@@ -1,0 +1,5 @@
+"""Resolver: clusters, stable customer ids and customer profiles.
+
+(Named ``resolver`` rather than ``resolve`` so that ``cxid.resolve`` stays the
+top-level function.)
+"""
