@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import JaroWinkler, Levenshtein, Prefix
 
 logger = logging.getLogger(__name__)
 
@@ -51,27 +51,29 @@ Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
 # --------------------------------------------------------------------------- helpers
 
 
-def _as_object_array(values: Sequence[object] | np.ndarray | pd.Series) -> np.ndarray:
-    """Return a 1-d object array of ``str`` with ``None`` for missing or empty values."""
+def _strings(
+    values: Sequence[object] | np.ndarray | pd.Series,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(array, present)``: a 1-d object array of ``str`` with ``None`` for
+    missing values, and the mask of non-missing, non-empty entries."""
     if isinstance(values, pd.Series | pd.Index):
         arr = values.to_numpy(dtype=object, na_value=None)
     else:
         arr = np.asarray(values, dtype=object)
     if arr.ndim != 1:
         arr = arr.ravel()
-    missing = pd.isna(arr)
-    if missing.any():
-        arr = arr.copy()
-        arr[missing] = None
-    return arr
-
-
-def _present(arr: np.ndarray) -> np.ndarray:
-    """Boolean mask of non-missing, non-empty strings in an object array."""
     present = ~pd.isna(arr)
+    if not present.all():
+        arr = arr.copy()
+        arr[~present] = None
     if present.any():
         present[present] = arr[present] != ""
-    return present
+    return arr, present
+
+
+def _as_object_array(values: Sequence[object] | np.ndarray | pd.Series) -> np.ndarray:
+    """1-d object array of ``str`` with ``None`` for missing values."""
+    return _strings(values)[0]
 
 
 def _paired(
@@ -79,11 +81,34 @@ def _paired(
     b: Sequence[object] | np.ndarray | pd.Series,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Both sides as object arrays plus the mask of pairs where both are present."""
-    left = _as_object_array(a)
-    right = _as_object_array(b)
+    left, present_l = _strings(a)
+    right, present_r = _strings(b)
     if len(left) != len(right):
         raise ValueError(f"paired arrays differ in length: {len(left)} != {len(right)}")
-    return left, right, _present(left) & _present(right)
+    return left, right, present_l & present_r
+
+
+def _similarity(
+    left: np.ndarray,
+    right: np.ndarray,
+    both: np.ndarray,
+    scorer: Callable[..., float],
+    **kwargs: object,
+) -> np.ndarray:
+    """rapidfuzz ``scorer`` on the pairs where ``both`` is true, NaN elsewhere."""
+    out = np.full(len(left), np.nan)
+    if both.any():
+        out[both] = process.cpdist(
+            left[both], right[both], scorer=scorer, workers=-1, dtype=np.float64, **kwargs
+        )
+    return out
+
+
+def _equal(left: np.ndarray, right: np.ndarray, both: np.ndarray) -> np.ndarray:
+    """Element-wise string equality, False where ``both`` is false."""
+    out = np.zeros(len(left), dtype=bool)
+    out[both] = left[both] == right[both]
+    return out
 
 
 def _cpdist(
@@ -91,12 +116,7 @@ def _cpdist(
 ) -> np.ndarray:
     """Similarity of each pair with a rapidfuzz scorer; NaN when either side is missing."""
     left, right, both = _paired(a, b)
-    out = np.full(len(left), np.nan)
-    if both.any():
-        out[both] = process.cpdist(
-            left[both], right[both], scorer=scorer, workers=-1, dtype=np.float64, **kwargs
-        )
-    return out
+    return _similarity(left, right, both, scorer, **kwargs)
 
 
 # --------------------------------------------------------------------------- scorers
@@ -118,7 +138,7 @@ def exact(a: Sequence[object] | np.ndarray, b: Sequence[object] | np.ndarray) ->
     """1.0 where both strings are equal, 0.0 where they differ, NaN when either is missing."""
     left, right, both = _paired(a, b)
     out = np.full(len(left), np.nan)
-    out[both] = (left[both] == right[both]).astype(np.float64)
+    out[both] = _equal(left, right, both)[both]
     return out
 
 
@@ -167,31 +187,47 @@ def _fragment_index(
     missing = [c for c in ("fragment", "value") if c not in values.columns]
     if missing:
         raise ValueError(f"values frame lacks column(s) {', '.join(missing)}")
-    frame = values[["fragment", "value"]]
-    keep = _present(_as_object_array(frame["value"]))
-    fragment = frame["fragment"].to_numpy()[keep].astype(np.int64)
-    codes, uniques = pd.factorize(_as_object_array(frame["value"])[keep])
-    # one row per distinct (fragment, value)
-    key = pd.MultiIndex.from_arrays([fragment, codes])
-    distinct = ~key.duplicated()
-    fragment, codes = fragment[distinct], codes[distinct]
-    order = np.argsort(fragment, kind="stable")
+    codes, uniques = pd.factorize(values["value"])  # missing -> -1
+    uniques = np.asarray(uniques, dtype=object)
+    codes = np.asarray(codes, dtype=np.int64)
+    for empty in np.flatnonzero(uniques == ""):
+        codes[codes == empty] = -1
+    keep = codes >= 0
+    fragment = values["fragment"].to_numpy()[keep].astype(np.int64)
+    codes = codes[keep]
+    # sort by (fragment, value) and keep one row per distinct pair
+    order = np.lexsort((codes, fragment))
     fragment, codes = fragment[order], codes[order]
+    distinct = np.ones(len(fragment), dtype=bool)
+    distinct[1:] = (fragment[1:] != fragment[:-1]) | (codes[1:] != codes[:-1])
+    fragment, codes = fragment[distinct], codes[distinct]
     fragments, starts, counts = np.unique(fragment, return_index=True, return_counts=True)
-    return fragments, starts, counts, codes.astype(np.int64), np.asarray(uniques, dtype=object)
+    return fragments, starts, counts, codes, uniques
 
 
 def _lookup(
     fragments: np.ndarray, starts: np.ndarray, counts: np.ndarray, wanted: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Start offset and value count of each fragment in ``wanted`` (count 0 when absent)."""
-    if len(fragments) == 0:
-        zeros = np.zeros(len(wanted), dtype=np.int64)
-        return zeros, zeros.copy()
+    start = np.zeros(len(wanted), dtype=np.int64)
+    count = np.zeros(len(wanted), dtype=np.int64)
+    if len(fragments) == 0 or len(wanted) == 0:
+        return start, count
+    low, high = int(fragments[0]), int(fragments[-1])
+    if low >= 0 and high < 4 * len(fragments) + 1_000_000:
+        # dense ids (the usual case): direct indexing beats a binary search
+        dense_start = np.zeros(high + 1, dtype=np.int64)
+        dense_count = np.zeros(high + 1, dtype=np.int64)
+        dense_start[fragments] = starts
+        dense_count[fragments] = counts
+        inside = (wanted >= 0) & (wanted <= high)
+        start[inside] = dense_start[wanted[inside]]
+        count[inside] = dense_count[wanted[inside]]
+        return start, count
     pos = np.minimum(np.searchsorted(fragments, wanted), len(fragments) - 1)
     found = fragments[pos] == wanted
-    start = np.where(found, starts[pos], 0).astype(np.int64)
-    count = np.where(found, counts[pos], 0).astype(np.int64)
+    start[found] = starts[pos[found]]
+    count[found] = counts[pos[found]]
     return start, count
 
 
@@ -246,10 +282,9 @@ def best_of_sets(
     out = np.full(len(n_comb), np.nan)
     if pair.size == 0:
         return out
-    combo = left_code * max(len(uniques), 1) + right_code
-    inverse, distinct = pd.factorize(combo)
+    n_unique = len(uniques)
+    inverse, distinct = pd.factorize(left_code * n_unique + right_code)
     distinct = np.asarray(distinct, dtype=np.int64)
-    n_unique = max(len(uniques), 1)
     scored = np.asarray(
         score(uniques[distinct // n_unique], uniques[distinct % n_unique]), dtype=np.float64
     )
@@ -302,6 +337,15 @@ def shared_values(
 # --------------------------------------------------------------------------- level functions
 
 
+def _lengths(arr: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """String lengths (0 for missing), computed once per distinct value."""
+    codes, uniques = pd.factorize(arr[present])
+    out = np.zeros(len(arr), dtype=np.int64)
+    if len(uniques):
+        out[present] = pd.Series(np.asarray(uniques, dtype=object)).str.len().to_numpy()[codes]
+    return out
+
+
 def name_levels(
     first_l: Sequence[object] | np.ndarray,
     last_l: Sequence[object] | np.ndarray,
@@ -316,41 +360,50 @@ def name_levels(
     ``>= fuzzy`` on both parts, straight or swapped; ``2`` initial-compatible (one first
     name is a single letter equal to the other's initial, last names ``>= fuzzy``);
     ``1`` last names ``>= fuzzy`` only; ``0`` else; ``-1`` missing (no last name on
-    either side: a first name alone is too weak to be evidence either way). Inputs should be normalised names.
+    either side: a first name alone is too weak to be evidence either way). Inputs
+    should be normalised names.
     """
-    fl, ll = _as_object_array(first_l), _as_object_array(last_l)
-    fr, lr = _as_object_array(first_r), _as_object_array(last_r)
+    fl, p_fl = _strings(first_l)
+    ll, p_ll = _strings(last_l)
+    fr, p_fr = _strings(first_r)
+    lr, p_lr = _strings(last_r)
     n = len(fl)
     if not len(ll) == len(fr) == len(lr) == n:
         raise ValueError("name_levels needs four arrays of the same length")
-    jw_first = jaro_winkler(fl, fr)
-    jw_last = jaro_winkler(ll, lr)
-    jw_first_last = jaro_winkler(fl, lr)
-    jw_last_first = jaro_winkler(ll, fr)
-    eq_first = exact(fl, fr) == 1.0
-    eq_last = exact(ll, lr) == 1.0
-    eq_swap = (exact(fl, lr) == 1.0) & (exact(ll, fr) == 1.0)
-    last_ok = jw_last >= fuzzy
-    fuzzy_straight = (jw_first >= fuzzy) & last_ok
-    fuzzy_swapped = (jw_first_last >= fuzzy) & (jw_last_first >= fuzzy)
-
-    s_fl = pd.Series(fl, dtype=object)
-    s_fr = pd.Series(fr, dtype=object)
-    len_l = s_fl.str.len().to_numpy(dtype=np.float64, na_value=np.nan)
-    len_r = s_fr.str.len().to_numpy(dtype=np.float64, na_value=np.nan)
-    init_l = s_fl.str[:1].to_numpy(dtype=object, na_value=None)
-    init_r = s_fr.str[:1].to_numpy(dtype=object, na_value=None)
-    same_initial = exact(init_l, init_r) == 1.0
-    initial = same_initial & ((len_l == 1) | (len_r == 1)) & last_ok
+    jw = JaroWinkler.normalized_similarity
+    first_both, last_both = p_fl & p_fr, p_ll & p_lr
+    cross_fl_lr, cross_ll_fr = p_fl & p_lr, p_ll & p_fr
+    last_ok = _similarity(ll, lr, last_both, jw) >= fuzzy
+    fuzzy_straight = (_similarity(fl, fr, first_both, jw) >= fuzzy) & last_ok
+    fuzzy_swapped = (_similarity(fl, lr, cross_fl_lr, jw) >= fuzzy) & (
+        _similarity(ll, fr, cross_ll_fr, jw) >= fuzzy
+    )
+    eq_straight = _equal(fl, fr, first_both) & _equal(ll, lr, last_both)
+    eq_swapped = _equal(fl, lr, cross_fl_lr) & _equal(ll, fr, cross_ll_fr)
+    # initial-compatible: a one-letter first name that is the other's first letter
+    candidates = first_both & last_ok
+    single = (_lengths(fl, candidates) == 1) | (_lengths(fr, candidates) == 1)
+    initial = single & (_similarity(fl, fr, candidates & single, Prefix.similarity) >= 1)
 
     levels = np.zeros(n, dtype=np.int8)
     levels[last_ok] = 1
     levels[initial] = 2
     levels[fuzzy_straight | fuzzy_swapped] = 3
-    levels[eq_swap] = 4
-    levels[eq_first & eq_last] = 5
-    levels[~(_present(ll) & _present(lr))] = MISSING
+    levels[eq_swapped] = 4
+    levels[eq_straight] = 5
+    levels[~last_both] = MISSING
     return levels
+
+
+def _split_names(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``"first|last"`` strings into first and last arrays (once per distinct value)."""
+    codes, uniques = pd.factorize(_as_object_array(values))  # missing -> -1
+    parts = pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.split(
+        NAME_SEPARATOR, n=1, expand=True, regex=False
+    )
+    first = np.append(parts[0].to_numpy(dtype=object) if 0 in parts else [], None)
+    last = np.append(parts[1].to_numpy(dtype=object) if 1 in parts else [None] * len(uniques), None)
+    return first.astype(object)[codes], last.astype(object)[codes]
 
 
 def name_levels_joined(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -359,39 +412,29 @@ def name_levels_joined(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Lets a fragment's set of full names be compared with ``best_of_sets(...,
     score=name_levels_joined)`` followed by :func:`as_levels`.
     """
-    left = pd.Series(_as_object_array(a), dtype=object).str.split(
-        NAME_SEPARATOR, n=1, expand=True, regex=False
-    )
-    right = pd.Series(_as_object_array(b), dtype=object).str.split(
-        NAME_SEPARATOR, n=1, expand=True, regex=False
-    )
-    for parts in (left, right):
-        for col in (0, 1):
-            if col not in parts.columns:
-                parts[col] = None
-    levels = name_levels(
-        left[0].to_numpy(dtype=object),
-        left[1].to_numpy(dtype=object),
-        right[0].to_numpy(dtype=object),
-        right[1].to_numpy(dtype=object),
-    )
-    return levels.astype(np.float64)
+    first_l, last_l = _split_names(a)
+    first_r, last_r = _split_names(b)
+    return name_levels(first_l, last_l, first_r, last_r).astype(np.float64)
 
 
-def _date_chars(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+_DIGITS_FULL = [0, 1, 2, 3, 5, 6, 8, 9]  # YYYY-MM-DD
+_DIGITS_PARTIAL = [2, 3, 5, 6]  # --MM-DD
+
+
+def _parse_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Parse ISO dates into a digit matrix.
 
-    Returns ``(digits, full, partial)``: ``digits`` is an ``(n, 8)`` int array
-    ``YYYYMMDD`` (year digits meaningless for partial dates), ``full`` marks valid
+    Returns ``(digits, full, partial)``: ``digits`` is an ``(n, 8)`` int8 array
+    ``YYYYMMDD`` (year digits -1 for partial dates), ``full`` marks valid
     ``YYYY-MM-DD`` and ``partial`` valid ``--MM-DD`` values.
     """
-    arr = _as_object_array(values)
-    arr = np.where(_present(arr), arr, "")
-    chars = np.asarray(arr, dtype="U11").view(np.uint32).reshape(len(arr), 11).astype(np.int64)
+    arr, present = _strings(values)
+    arr = np.where(present, arr, "")
+    chars = np.asarray(arr, dtype="U11").view(np.uint32).reshape(len(arr), 11)
     dash, zero = ord("-"), ord("0")
     digit = (chars >= zero) & (chars <= ord("9"))
     full = (
-        digit[:, [0, 1, 2, 3, 5, 6, 8, 9]].all(axis=1)
+        digit[:, _DIGITS_FULL].all(axis=1)
         & (chars[:, 4] == dash)
         & (chars[:, 7] == dash)
         & (chars[:, 10] == 0)
@@ -400,13 +443,22 @@ def _date_chars(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         (chars[:, 0] == dash)
         & (chars[:, 1] == dash)
         & (chars[:, 4] == dash)
-        & digit[:, [2, 3, 5, 6]].all(axis=1)
+        & digit[:, _DIGITS_PARTIAL].all(axis=1)
         & (chars[:, 7] == 0)
     )
-    digits = np.zeros((len(arr), 8), dtype=np.int64)
-    digits[full] = chars[full][:, [0, 1, 2, 3, 5, 6, 8, 9]] - zero
-    digits[partial, 4:] = chars[partial][:, [2, 3, 5, 6]] - zero
+    digits = np.full((len(arr), 8), -1, dtype=np.int8)
+    digits[full] = (chars[full][:, _DIGITS_FULL] - zero).astype(np.int8)
+    digits[partial, 4:] = (chars[partial][:, _DIGITS_PARTIAL] - zero).astype(np.int8)
     return digits, full, partial
+
+
+def _parse_dates_distinct(
+    values: Sequence[object] | np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_parse_dates` run once per distinct value, mapped back to every row."""
+    codes, uniques = pd.factorize(_as_object_array(values))  # missing -> -1
+    digits, full, partial = _parse_dates(np.append(np.asarray(uniques, dtype=object), None))
+    return digits[codes], full[codes], partial[codes]
 
 
 def date_levels(a: Sequence[object] | np.ndarray, b: Sequence[object] | np.ndarray) -> np.ndarray:
@@ -417,8 +469,8 @@ def date_levels(a: Sequence[object] | np.ndarray, b: Sequence[object] | np.ndarr
     substituted digit) or a partial ``--MM-DD`` equal to the other's month-day; ``1``
     same year; ``0`` else; ``-1`` missing or unparseable on either side.
     """
-    da, full_a, part_a = _date_chars(np.asarray(_as_object_array(a)))
-    db, full_b, part_b = _date_chars(np.asarray(_as_object_array(b)))
+    da, full_a, part_a = _parse_dates_distinct(a)
+    db, full_b, part_b = _parse_dates_distinct(b)
     if len(da) != len(db):
         raise ValueError(f"paired arrays differ in length: {len(da)} != {len(db)}")
     both_full = full_a & full_b
@@ -451,31 +503,32 @@ def handle_email_levels(
     ``>= similar`` or the shorter string (at least ``min_contained`` characters) is
     contained in the other (``jdupont`` in ``jdupont1984``); ``0`` else; ``-1`` missing.
     """
-    left = (
-        pd.Series(_as_object_array(handles), dtype=object)
-        .str.lower()
-        .str.replace(r"[^0-9a-z]", "", regex=True)
-    )
-    right = (
-        pd.Series(_as_object_array(email_locals), dtype=object)
-        .str.lower()
-        .str.replace(r"[^0-9a-z]", "", regex=True)
-    )
-    h, e, both = _paired(left, right)
-    jw = jaro_winkler(h, e)
-    shorter = np.minimum(
-        left.str.len().to_numpy(dtype=np.float64, na_value=0),
-        right.str.len().to_numpy(dtype=np.float64, na_value=0),
-    )
+    h, p_h = _strings(_alnum_lower(handles))
+    e, p_e = _strings(_alnum_lower(email_locals))
+    if len(h) != len(e):
+        raise ValueError(f"paired arrays differ in length: {len(h)} != {len(e)}")
+    both = p_h & p_e
+    similar_jw = _similarity(h, e, both, JaroWinkler.normalized_similarity) >= similar
+    long_enough = both & (np.minimum(_lengths(h, p_h), _lengths(e, p_e)) >= min_contained)
     # partial_ratio is 100 exactly when the shorter string occurs inside the longer one
-    contained = (_cpdist(h, e, fuzz.partial_ratio, score_cutoff=100) >= 100) & (
-        shorter >= min_contained
-    )
+    contained = _similarity(h, e, long_enough, fuzz.partial_ratio, score_cutoff=100) >= 100
     levels = np.zeros(len(h), dtype=np.int8)
-    levels[(jw >= similar) | contained] = 1
-    levels[exact(h, e) == 1.0] = 2
+    levels[similar_jw | contained] = 1
+    levels[_equal(h, e, both)] = 2
     levels[~both] = MISSING
     return levels
+
+
+def _alnum_lower(values: Sequence[object] | np.ndarray) -> np.ndarray:
+    """Lower-case letters and digits only, computed once per distinct value."""
+    codes, uniques = pd.factorize(_as_object_array(values))  # missing -> -1
+    cleaned = (
+        pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+        .str.lower()
+        .str.replace(r"[^0-9a-z]", "", regex=True)
+        .to_numpy(dtype=object)
+    )
+    return np.append(cleaned, None).astype(object)[codes]
 
 
 # --------------------------------------------------------------------------- term frequency

@@ -1,11 +1,31 @@
-"""Clustering fragments into customers from scored edges."""
+"""Clustering fragments into customers: connected components with guardrails.
+
+Edges above the threshold are joined with scipy's connected components. A component
+is *conflicting* when it would hold two account ids (or two loyalty ids, or birth
+dates that clearly differ). Only conflicting components are re-clustered, strongest
+edge first with a union-find that refuses any merge joining two exclusive values;
+every refused edge is recorded with its reason. The bulk of the graph never leaves
+vectorised code.
+"""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+from cxid.link.compare import date_levels
+from cxid.link.fragments import Fragments
+
+log = logging.getLogger(__name__)
+
+#: Profile attributes that one customer can hold only one value of.
+EXCLUSIVE_ATTRIBUTES: tuple[str, ...] = ("account", "loyalty")
 
 
 def connected_clusters(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -16,3 +36,121 @@ def connected_clusters(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarra
     graph = coo_matrix((np.ones(len(left), np.int8), (left, right)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return pd.factorize(labels, sort=False)[0].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """Cluster per fragment and the edges the guardrails refused.
+
+    ``refused`` columns: fragment_l, fragment_r, match_weight, reason.
+    """
+
+    label: np.ndarray
+    refused: pd.DataFrame
+
+
+def _values_by_fragment(fragments: Fragments, attribute: str) -> dict[int, frozenset[str]]:
+    rows = fragments.attribute(attribute)
+    if rows.empty:
+        return {}
+    grouped = rows.groupby("fragment")["value"].agg(frozenset)
+    return dict(zip(grouped.index.tolist(), grouped.tolist(), strict=True))
+
+
+def _dates_clash(a: frozenset[str], b: frozenset[str]) -> bool:
+    """True when both sides know full birth dates and none of them are the same date
+    up to a typo or a day/month swap."""
+    full_a = [d for d in a if not d.startswith("--")]
+    full_b = [d for d in b if not d.startswith("--")]
+    if not full_a or not full_b:
+        return False
+    left = np.repeat(full_a, len(full_b))
+    right = np.tile(full_b, len(full_a))
+    return bool((date_levels(left, right) < 2).all())
+
+
+def guarded_clusters(
+    fragments: Fragments,
+    left: np.ndarray,
+    right: np.ndarray,
+    weight: np.ndarray,
+    *,
+    exclusive: Sequence[str] = EXCLUSIVE_ATTRIBUTES,
+    birth_dates: bool = True,
+) -> Clusters:
+    """Cluster fragments along edges (``left``, ``right``, ``weight``) without ever
+    putting two values of an ``exclusive`` attribute, or clearly different birth dates
+    (when ``birth_dates``), in one cluster."""
+    n = fragments.n
+    labels = connected_clusters(n, left, right)
+    empty = pd.DataFrame({"fragment_l": np.array([], np.int64),
+                          "fragment_r": np.array([], np.int64),
+                          "match_weight": np.array([], float), "reason": []})
+    if len(left) == 0:
+        return Clusters(labels, empty)
+
+    checks = list(exclusive) + (["birth_date"] if birth_dates else [])
+    values = fragments.values[fragments.values["attribute"].isin(checks)]
+    if birth_dates:
+        values = values[~((values["attribute"] == "birth_date")
+                          & values["value"].str.startswith("--"))]
+    per_comp = (
+        values.assign(comp=labels[values["fragment"].to_numpy()])
+        .groupby(["comp", "attribute"], observed=True)["value"].nunique()
+    )
+    conflict = np.unique(per_comp[per_comp > 1].index.get_level_values("comp").to_numpy())
+    if len(conflict) == 0:
+        return Clusters(labels, empty)
+
+    in_conflict = np.isin(labels, conflict)
+    edge_mask = in_conflict[left]
+    order = np.argsort(-weight[edge_mask], kind="stable")
+    el, er, ew = left[edge_mask][order], right[edge_mask][order], weight[edge_mask][order]
+    sets = {attr: _values_by_fragment(fragments, attr) for attr in checks}
+
+    parent: dict[int, int] = {}
+    held: dict[int, dict[str, frozenset[str]]] = {}
+
+    def find(x: int) -> int:
+        parent.setdefault(x, x)
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def holding(root: int) -> dict[str, frozenset[str]]:
+        if root not in held:
+            held[root] = {a: sets[a].get(root, frozenset()) for a in checks}
+        return held[root]
+
+    refused = []
+    # union-find over the edges of conflicting components only (few and small)
+    for a, b, w in zip(el.tolist(), er.tolist(), ew.tolist(), strict=True):
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        ha, hb = holding(ra), holding(rb)
+        reason = None
+        for attr in exclusive:
+            if ha[attr] and hb[attr] and not (ha[attr] <= hb[attr] or hb[attr] <= ha[attr]):
+                reason = f"would join two {attr} ids"
+                break
+        if reason is None and birth_dates and _dates_clash(ha["birth_date"], hb["birth_date"]):
+            reason = "birth dates differ"
+        if reason is not None:
+            refused.append((a, b, w, reason))
+            continue
+        parent[rb] = ra
+        held[ra] = {attr: ha[attr] | hb[attr] for attr in checks}
+
+    new = labels.copy()
+    members = np.flatnonzero(in_conflict)
+    roots = np.array([find(int(f)) for f in members], dtype=np.int64)
+    new[members] = labels.max() + 1 + roots
+    refused_frame = pd.DataFrame(refused, columns=["fragment_l", "fragment_r", "match_weight",
+                                                   "reason"]) if refused else empty
+    log.info("clustering: %d conflicting components re-clustered, %d edges refused",
+             len(conflict), len(refused))
+    return Clusters(pd.factorize(new, sort=False)[0].astype(np.int64), refused_frame)
