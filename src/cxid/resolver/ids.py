@@ -1,8 +1,19 @@
-"""Customer ids: opaque, deterministic strings derived from a cluster's members.
+"""Customer ids: opaque, deterministic and stable across runs.
 
-A customer id is ``cx-`` followed by 16 hex digits of a keyed 64-bit hash of the
-smallest ``(source, record_id)`` key in the cluster. The same clusters give the same
-ids byte for byte, and an id survives any change that keeps its anchor record.
+A new customer id is ``cx-`` followed by 16 hex digits of a keyed 64-bit hash of the
+smallest ``(source, record_id)`` key of the customer's records, so the same clusters
+give the same ids byte for byte.
+
+Given the previous run's identities, :func:`assign_stable_ids` carries ids over:
+
+* a customer whose records are still together keeps its id;
+* a **merge** (records of several previous customers now in one) keeps the oldest id
+  (earliest run, then smallest id); the others are retired into ``id_history``;
+* a **split** (records of one previous customer now in several) leaves the id on the
+  part holding most of its records; the other parts get new ids, recorded in
+  ``id_history`` too.
+
+Everything is group-bys over (cluster, previous id) counts; no loop over records.
 """
 
 from __future__ import annotations
@@ -12,6 +23,8 @@ import pandas as pd
 
 ID_PREFIX = "cx-"
 _HASH_KEY = "cxid-customer-v1"  # 16 bytes, fixed: ids must not change between versions
+
+HISTORY_COLUMNS = ["old_customer_id", "new_customer_id", "reason", "run"]
 
 
 def record_keys(source: pd.Series, record_id: pd.Series) -> pd.Series:
@@ -24,16 +37,127 @@ def hash_keys(keys: pd.Series) -> pd.Series:
     hashed = pd.util.hash_pandas_object(
         keys.astype(object), index=False, hash_key=_HASH_KEY
     ).to_numpy(np.uint64)
-    hexed = pd.Series(hashed).map("{:016x}".format)
-    return (ID_PREFIX + hexed).astype("string")
+    hexed = pd.Series(hashed).map("{:016x}".format).astype("string")
+    return (ID_PREFIX + hexed).astype("string").reset_index(drop=True)
+
+
+def _anchors(keys: pd.Series, cluster: np.ndarray) -> pd.Series:
+    """Smallest record key per cluster (index = cluster label)."""
+    return pd.DataFrame({"cluster": cluster, "key": keys.to_numpy()}).groupby("cluster")[
+        "key"
+    ].min()
+
+
+def _fresh_ids(anchor: pd.Series, taken: set[str], salt: str) -> pd.Series:
+    """Hash-based ids for clusters, re-salted where an id is already taken."""
+    ids = hash_keys(anchor.reset_index(drop=True))
+    ids.index = anchor.index
+    attempt = 0
+    while True:
+        clash = ids.isin(taken) | ids.duplicated(keep="first")
+        if not clash.any():
+            return ids
+        attempt += 1
+        salted = anchor[clash.to_numpy()] + f"\x1e{salt}\x1e{attempt}"
+        new = hash_keys(salted)
+        new.index = salted.index
+        ids[clash.to_numpy()] = new
 
 
 def customer_ids_from_clusters(
     source: pd.Series, record_id: pd.Series, cluster: np.ndarray
 ) -> pd.Series:
-    """One customer id per record: the hash of the smallest record key of its cluster."""
+    """One customer id per record, from its cluster's smallest record key (no history)."""
     keys = record_keys(source, record_id).reset_index(drop=True)
-    anchors = pd.DataFrame({"cluster": cluster, "key": keys}).groupby("cluster")["key"].min()
-    ids = hash_keys(anchors.reset_index(drop=True))
-    ids.index = anchors.index
+    ids = _fresh_ids(_anchors(keys, cluster), set(), "new")
     return pd.Series(ids.reindex(cluster).to_numpy(), dtype="string")
+
+
+def assign_stable_ids(
+    source: pd.Series,
+    record_id: pd.Series,
+    cluster: np.ndarray,
+    previous: pd.DataFrame | None,
+    *,
+    run: int,
+    registry: pd.DataFrame | None = None,
+) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+    """Customer id per record, keeping previous ids where the clusters allow.
+
+    ``previous``: the previous identities (source, record_id, customer_id).
+    ``registry``: every id ever issued with the run that created it (customer_id,
+    created_run); ids missing from it count as created in run 0.
+    Returns (customer ids per record, id_history rows of this run, updated registry).
+    """
+    keys = record_keys(source, record_id).reset_index(drop=True)
+    cluster = np.asarray(cluster, dtype=np.int64)
+    anchor = _anchors(keys, cluster)
+    registry = (registry.copy() if registry is not None
+                else pd.DataFrame({"customer_id": pd.Series(dtype="string"),
+                                   "created_run": pd.Series(dtype="int64")}))
+    history = pd.DataFrame({c: pd.Series(dtype="string") for c in HISTORY_COLUMNS})
+    history["run"] = history["run"].astype("int64")
+
+    if previous is None or previous.empty:
+        ids = _fresh_ids(anchor, set(registry["customer_id"].astype(str)), f"r{run}")
+        per_record = pd.Series(ids.reindex(cluster).to_numpy(), dtype="string")
+        registry = _register(registry, ids, run)
+        return per_record, history, registry
+
+    prev = pd.DataFrame({
+        "key": record_keys(previous["source"], previous["record_id"]).to_numpy(),
+        "old": previous["customer_id"].astype("string").to_numpy(),
+    })
+    cur = pd.DataFrame({"key": keys.to_numpy(), "cluster": cluster})
+    seen = cur.merge(prev, on="key", how="inner")
+    counts = seen.groupby(["old", "cluster"]).size().rename("n").reset_index()
+    counts = counts.merge(anchor.rename("anchor"), left_on="cluster", right_index=True)
+    # the part of each previous customer that keeps its id: most records, then anchor
+    counts = counts.sort_values(["old", "n", "anchor"], ascending=[True, False, True],
+                                kind="stable")
+    keeper = counts.drop_duplicates("old", keep="first")[["old", "cluster"]]
+    created = registry.set_index("customer_id")["created_run"]
+    keeper = keeper.assign(created=keeper["old"].map(created).fillna(0).astype("int64"))
+    keeper = keeper.sort_values(["cluster", "created", "old"], kind="stable")
+    winners = keeper.drop_duplicates("cluster", keep="first").set_index("cluster")["old"]
+    merged_away = keeper[~keeper["old"].isin(winners.to_numpy())]
+
+    ids = pd.Series(pd.NA, index=anchor.index, dtype="string")
+    ids[winners.index] = winners.to_numpy()
+    need = ids.isna().to_numpy()
+    taken = set(registry["customer_id"].astype(str)) | set(prev["old"].astype(str))
+    fresh = _fresh_ids(anchor[need], taken, f"r{run}")
+    ids[need] = fresh.to_numpy()
+
+    # history: merges (old -> surviving id of its keeper cluster) and splits
+    merges = pd.DataFrame({
+        "old_customer_id": merged_away["old"].to_numpy(),
+        "new_customer_id": ids[merged_away["cluster"].to_numpy()].to_numpy(),
+        "reason": "merge",
+    })
+    split_parts = counts.merge(keeper[["old", "cluster"]], on=["old", "cluster"], how="left",
+                               indicator=True)
+    split_parts = split_parts[split_parts["_merge"] == "left_only"]
+    splits = pd.DataFrame({
+        "old_customer_id": split_parts["old"].to_numpy(),
+        "new_customer_id": ids[split_parts["cluster"].to_numpy()].to_numpy(),
+        "reason": "split",
+    })
+    splits = splits[splits["old_customer_id"] != splits["new_customer_id"]]
+    history = pd.concat([merges, splits], ignore_index=True).drop_duplicates()
+    history = history.assign(run=run).astype({"old_customer_id": "string",
+                                              "new_customer_id": "string", "reason": "string",
+                                              "run": "int64"})
+    history = history.sort_values(HISTORY_COLUMNS, kind="stable").reset_index(drop=True)
+    registry = _register(registry, ids[need], run)
+    per_record = pd.Series(ids.reindex(cluster).to_numpy(), dtype="string")
+    return per_record, history, registry
+
+
+def _register(registry: pd.DataFrame, new_ids: pd.Series, run: int) -> pd.DataFrame:
+    add = pd.DataFrame({"customer_id": new_ids.astype("string").to_numpy(),
+                        "created_run": np.full(len(new_ids), run, dtype=np.int64)})
+    parts = [f for f in (registry, add) if len(f)]
+    out = pd.concat(parts, ignore_index=True) if parts else add
+    out = out.drop_duplicates("customer_id")
+    return out.astype({"customer_id": "string", "created_run": "int64"}).reset_index(drop=True)

@@ -1,0 +1,59 @@
+"""Stable customer ids: same clusters same ids; merges keep the oldest; splits the largest."""
+
+import numpy as np
+import pandas as pd
+
+from cxid.resolver.ids import assign_stable_ids, customer_ids_from_clusters
+
+
+def recs(ids):
+    return pd.Series(["crm"] * len(ids)), pd.Series([str(i) for i in ids])
+
+
+def run(record_ids, cluster, previous=None, registry=None, n=1):
+    src, rid = recs(record_ids)
+    ids, hist, reg = assign_stable_ids(src, rid, np.array(cluster), previous, run=n,
+                                       registry=registry)
+    identities = pd.DataFrame({"source": src, "record_id": rid, "customer_id": ids})
+    return identities, hist, reg
+
+
+def test_first_run_ids_are_deterministic_and_opaque():
+    a, hist, reg = run([1, 2, 3], [0, 0, 1])
+    b = customer_ids_from_clusters(*recs([1, 2, 3]), np.array([0, 0, 1]))
+    assert a["customer_id"].tolist() == b.tolist()
+    assert a["customer_id"].str.match(r"^cx-[0-9a-f]{16}$").all()
+    assert a["customer_id"][0] == a["customer_id"][1] != a["customer_id"][2]
+    assert hist.empty and len(reg) == 2 and set(reg["created_run"]) == {1}
+
+
+def test_same_clusters_keep_ids_and_new_records_join():
+    first, _, reg = run([1, 2, 3], [0, 0, 1])
+    again, hist, _ = run([1, 2, 3, 4], [5, 5, 7, 7], first, reg, n=2)
+    assert again["customer_id"][:3].tolist() == first["customer_id"].tolist()
+    assert again["customer_id"][3] == first["customer_id"][2]
+    assert hist.empty
+
+
+def test_merge_keeps_the_oldest_id():
+    first, _, reg = run([1, 2], [0, 1])
+    second, _, reg = run([1, 2, 3], [0, 1, 2], first, reg, n=2)
+    old_3 = second["customer_id"][2]
+    # record 3 (created in run 2) merges with record 2 (run 1): run 1's id survives
+    third, hist, _ = run([1, 2, 3], [0, 1, 1], second, reg, n=3)
+    assert third["customer_id"][2] == first["customer_id"][1]
+    assert hist.to_dict("records") == [{"old_customer_id": old_3,
+                                        "new_customer_id": first["customer_id"][1],
+                                        "reason": "merge", "run": 3}]
+
+
+def test_split_keeps_the_id_on_the_larger_part():
+    first, _, reg = run([1, 2, 3], [0, 0, 0])
+    # record 1 (the anchor of the old id) leaves: the larger part {2, 3} keeps the id
+    second, hist, _ = run([1, 2, 3], [0, 1, 1], first, reg, n=2)
+    old = first["customer_id"][0]
+    assert second["customer_id"][1] == second["customer_id"][2] == old
+    assert second["customer_id"][0] != old  # new id despite hashing the same anchor
+    assert hist["reason"].tolist() == ["split"]
+    assert hist["old_customer_id"][0] == old
+    assert hist["new_customer_id"][0] == second["customer_id"][0]
