@@ -21,7 +21,7 @@ TOUCHPOINT_COLUMNS: dict[str, str] = {
     "source": "name of the source the record came from (e.g. 'web', 'crm')",
     "record_id": "id of the record, unique within its source",
     "file": "path of the file the record was read from",
-    "line": "1-based line (JSONL, mbox message start) or data-row number (CSV)",
+    "line": "1-based line (JSONL), message index (mbox) or data-row number (CSV)",
     "observed_at": "when the record was produced, UTC",
     # identifiers (deterministic evidence, see cxid.link.identifiers)
     "account_id": "brand account id: CRM customer_id, web userId, beacon app_user_id",
@@ -113,11 +113,12 @@ class ReadResult(NamedTuple):
 
 
 def _empty_column(name: str, n: int) -> pd.Series:
+    index = pd.RangeIndex(n)
     if name in _INT_COLUMNS:
-        return pd.Series(pd.array([None] * n, dtype="Int64"))
+        return pd.Series(pd.NA, index=index, dtype="Int64")
     if name in _TIME_COLUMNS:
-        return pd.Series(pd.to_datetime(pd.Series([None] * n, dtype="object"), utc=True))
-    return pd.Series(pd.array([None] * n, dtype="string"))
+        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+    return pd.Series(pd.NA, index=index, dtype="string")
 
 
 def _cast(name: str, col: pd.Series) -> pd.Series:

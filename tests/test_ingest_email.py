@@ -1,0 +1,116 @@
+"""E-mail reader: mbox of customer messages."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cxid.errors import ConfigError
+from cxid.ingest import check_source, read_source
+from cxid.ingest.email import find_phone
+
+QP_MESSAGE = (
+    b"From: =?utf-8?q?=C3=89lodie_Lef=C3=A8vre?= <elodie.lefevre@orange.fr>\n"
+    b"Reply-To: Elodie <elodie.perso@gmail.com>\n"
+    b"To: service-client@boutique.fr\n"
+    b"Date: Tue, 05 Mar 2024 14:02:11 +0100\n"
+    b"Message-ID: <CAF=abc123@mail.orange.fr>\n"
+    b"Subject: =?utf-8?q?Retard_de_livraison?=\n"
+    b"MIME-Version: 1.0\n"
+    b"Content-Type: text/plain; charset=utf-8\n"
+    b"Content-Transfer-Encoding: quoted-printable\n"
+    b"\n"
+    b"Bonjour,\n"
+    b"Ma commande n=C2=B0 4521 n'est toujours pas arriv=C3=A9e.\n"
+    b"Vous pouvez me joindre au +33 6 12 34 56=\n"
+    b" 78 en journ=C3=A9e.\n"
+    b"\n"
+    b"> Le 01/03/2024, le service client a =C3=A9crit :\n"
+    b"> Appelez le 01 23 45 67 89\n"
+)
+
+_B64_BODY = base64.encodebytes(
+    "Bonjour,\nje n'arrive plus à me connecter, appelez-moi au 01 45 67 89 10.\n"
+    "Cordialement,\nFrançois Müller\nTél. 07.98.76.54.32\n".encode("iso-8859-1")
+)
+B64_MESSAGE = (
+    b"From: =?iso-8859-1?q?Fran=E7ois_M=FCller?= <francois.muller@free.fr>\n"
+    b"Reply-To: FRANCOIS.MULLER@free.fr\n"
+    b"Date: Wed, 6 Mar 2024 09:00:00 GMT\n"
+    b"Message-ID: <b64-1@free.fr>\n"
+    b"MIME-Version: 1.0\n"
+    b"Content-Type: multipart/alternative; boundary=XYZ\n"
+    b"\n"
+    b"--XYZ\n"
+    b"Content-Type: text/plain; charset=iso-8859-1\n"
+    b"Content-Transfer-Encoding: base64\n"
+    b"\n" + _B64_BODY + b"--XYZ\n"
+    b"Content-Type: text/html; charset=utf-8\n"
+    b"\n"
+    b"<p>html</p>\n"
+    b"--XYZ--\n"
+)
+
+
+def _mbox(path: Path, *messages: bytes) -> Path:
+    data = b"".join(
+        b"From sender@example.fr Tue Mar  5 14:02:11 2024\n" + m + b"\n" for m in messages
+    )
+    if path.suffix == ".gz":
+        path.write_bytes(gzip.compress(data))
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def test_rfc2047_name_qp_phone_and_reply_to(tmp_path: Path) -> None:
+    path = _mbox(tmp_path / "service-client.mbox", QP_MESSAGE, B64_MESSAGE)
+    tp = read_source("email", path).touchpoints
+    first, second = tp.iloc[0], tp.iloc[1]
+    assert first["record_id"] == "CAF=abc123@mail.orange.fr"
+    assert first["full_name"] == "Élodie Lefèvre"
+    assert first["email"] == "elodie.lefevre@orange.fr"
+    assert first["reply_to"] == "elodie.perso@gmail.com"
+    assert first["phone"] == "+33 6 12 34 56 78"  # soft line break joined, quote ignored
+    assert first["observed_at"] == pd.Timestamp("2024-03-05 13:02:11", tz="UTC")
+    assert second["full_name"] == "François Müller"
+    assert pd.isna(second["reply_to"])  # same address as From, other case
+    assert second["phone"] == "07.98.76.54.32"  # the signature wins over the body
+    assert list(tp["line"]) == [1, 2]
+
+
+def test_bad_messages_are_rejected_and_the_run_goes_on(tmp_path: Path) -> None:
+    no_id = b"From: Anais <anais.dupre@laposte.net>\nDate: Tue, 05 Mar 2024 10:00:00 +0100\n\nx\n"
+    bad_date = QP_MESSAGE.replace(b"Tue, 05 Mar 2024 14:02:11 +0100", b"mardi dernier")
+    garbage = b"\x00\xff\xfe garbage \x80\x81 not a message at all"
+    path = _mbox(tmp_path / "inbox.mbox.gz", no_id, bad_date, garbage, B64_MESSAGE)
+    result = read_source("email", path, source="sav")
+    assert list(result.touchpoints["record_id"]) == ["b64-1@free.fr"]
+    assert list(result.touchpoints["line"]) == [4]
+    rej = result.rejected
+    assert list(rej["line"]) == [1, 2, 3]
+    assert list(rej["reason"]) == [
+        "missing Message-ID", "unparseable timestamp 'mardi dernier'", "missing Message-ID"]
+
+
+@pytest.mark.parametrize(
+    ("body", "phone"),
+    [
+        ("Merci de me rappeler au 06.12.34.56.78.", "06.12.34.56.78"),
+        ("Mon numéro : 0033612345678", "0033612345678"),
+        ("Commande 123456789012, merci.", None),
+        ("Mon fixe 01 45 67 89 10\n\n-- \nAnaïs Dupré\n06 98 76 54 32\n", "06 98 76 54 32"),
+    ],
+)
+def test_find_phone(body: str, phone: str | None) -> None:
+    assert find_phone(body) == phone
+
+
+def test_mbox_takes_no_mapping(tmp_path: Path) -> None:
+    path = _mbox(tmp_path / "inbox.mbox", QP_MESSAGE)
+    with pytest.raises(ConfigError, match="takes no mapping"):
+        check_source("email", path, mapping={"email": "From"})
