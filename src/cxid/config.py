@@ -76,6 +76,8 @@ class MatchingConfig:
     method, attribute, tf, thresholds. ``threshold``: minimum match probability for an
     edge. ``model``: path of a saved model JSON to use instead of fitting by EM.
     ``link_only``: never pair two fragments that both come from one single source.
+    ``learn_m_from_links``: learn m of people-level comparisons from record pairs that
+    deterministic linking joined (known matches) instead of from EM alone.
     """
 
     enabled: bool = True
@@ -86,6 +88,7 @@ class MatchingConfig:
     max_pairs: int = 200_000_000
     u_sample: int = 300_000
     link_only: bool = False
+    learn_m_from_links: bool = True
     model: str | None = None
     seed: int = 0
 
@@ -197,7 +200,7 @@ def _parse_matching(raw: Any, problems: list[str]) -> MatchingConfig:
     if unknown:
         problems.append(f"matching: unknown key(s) {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {}
-    for key in ("enabled", "link_only"):
+    for key in ("enabled", "link_only", "learn_m_from_links"):
         if key in raw:
             if isinstance(raw[key], bool):
                 values[key] = raw[key]

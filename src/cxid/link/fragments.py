@@ -41,6 +41,8 @@ class Fragments:
     * ``values``: long frame (fragment int64, attribute str, value str), deduplicated.
     * ``names``: (fragment, first, last) — each name as seen on one record, so first and
       last names stay paired for swap-aware comparison.
+    * ``addresses``: (fragment, street, postcode, city) as seen on one record, compared
+      as one address (street, postcode and city agreements are not independent).
     * ``summary``: one row per fragment: fragment, records, sources (sorted, '+'-joined),
       first_row (row of its first record).
     """
@@ -48,6 +50,7 @@ class Fragments:
     values: pd.DataFrame
     names: pd.DataFrame
     summary: pd.DataFrame
+    addresses: pd.DataFrame
 
     @property
     def n(self) -> int:
@@ -104,6 +107,10 @@ def build_fragments(touchpoints: pd.DataFrame, fragment: np.ndarray) -> Fragment
     else:
         names = pd.DataFrame({"fragment": np.array([], np.int64), "first": [], "last": []})
 
+    addresses = _record_tuples(touchpoints, fragment, {"street": "street_norm",
+                                                       "postcode": "postcode_norm",
+                                                       "city": "city_norm"})
+
     rows = pd.DataFrame({"fragment": fragment, "source": touchpoints["source"].astype(str),
                          "row": np.arange(len(fragment))})
     summary = rows.groupby("fragment", sort=True).agg(
@@ -113,4 +120,22 @@ def build_fragments(touchpoints: pd.DataFrame, fragment: np.ndarray) -> Fragment
         rows.drop_duplicates(["fragment", "source"]).sort_values(["fragment", "source"])
         .groupby("fragment")["source"].agg("+".join)
     )
-    return Fragments(values=values, names=names, summary=summary.reset_index())
+    return Fragments(values=values, names=names, summary=summary.reset_index(),
+                     addresses=addresses)
+
+
+def _record_tuples(touchpoints: pd.DataFrame, fragment: np.ndarray,
+                   columns: dict[str, str]) -> pd.DataFrame:
+    """(fragment, *columns) as seen together on one record, empty strings for missing
+    parts, records with none of them left out, duplicates dropped."""
+    present = [c for c in columns.values() if c in touchpoints.columns]
+    if not present:
+        return pd.DataFrame({"fragment": np.array([], np.int64), **{k: [] for k in columns}})
+    has = np.zeros(len(touchpoints), dtype=bool)
+    for c in present:
+        has |= touchpoints[c].notna().to_numpy()
+    out = {"fragment": fragment[has]}
+    for name, col in columns.items():
+        out[name] = (touchpoints[col][has].fillna("").astype(str).to_numpy()
+                     if col in touchpoints.columns else np.full(int(has.sum()), ""))
+    return pd.DataFrame(out).drop_duplicates().reset_index(drop=True)

@@ -18,7 +18,7 @@ import pandas as pd
 from cxid.errors import ConfigError
 from cxid.link import compare as cmp
 from cxid.link.blocking import DEFAULT_RULES, CandidatePairs, candidate_pairs
-from cxid.link.fragments import NAME_SEPARATOR, Fragments
+from cxid.link.fragments import NAME_SEPARATOR, Fragments, build_fragments
 from cxid.link.model import Comparison, FellegiSunter
 from cxid.progress import Progress, as_progress
 
@@ -33,16 +33,23 @@ METHOD_LEVELS: dict[str, tuple[str, ...]] = {
     "phone": ("else", "one digit off", "exact"),
     "postcode": ("else", "same department", "exact"),
     "handle_email": cmp.HANDLE_EMAIL_LEVELS,
+    "address": ("else", "same city", "same postcode", "same address"),
 }
+
+#: Methods whose m can be learnt from deterministic links, unless they compare an
+#: attribute derived from the identifiers the links were made of.
+LABEL_METHODS = ("name", "date", "address", "fuzzy", "exact", "postcode")
+IDENTIFIER_ATTRIBUTES = ("email", "email_local", "phone", "handle", "account", "loyalty")
 
 
 @dataclass(frozen=True, kw_only=True)
 class ComparisonSpec:
     """One comparison: a ``method`` applied to profile ``attribute``.
 
-    ``name`` uses the fragments' (first, last) name pairs; ``handle_email`` compares
-    Twitter handles with e-mail local parts (and handles with handles); the others work
-    on one attribute. ``tf`` adds a term-frequency adjustment at the exact level, so a
+    ``name`` uses the fragments' (first, last) name pairs; ``address`` their (street,
+    postcode, city) triples as one comparison; ``handle_email`` compares Twitter handles
+    with e-mail local parts (and handles with handles); the others work on one
+    attribute. ``tf`` adds a term-frequency adjustment at the exact level, so a
     rare surname or town weighs more than ``martin`` or ``paris``.
     """
 
@@ -59,11 +66,7 @@ DEFAULT_COMPARISONS: tuple[ComparisonSpec, ...] = (
     ComparisonSpec(name="email_local", method="fuzzy", attribute="email_local",
                    thresholds=(1.0, 0.94, 0.88)),
     ComparisonSpec(name="phone", method="phone", attribute="phone"),
-    ComparisonSpec(name="postcode", method="postcode", attribute="postcode"),
-    ComparisonSpec(name="city", method="fuzzy", attribute="city", tf=True,
-                   thresholds=(1.0, 0.92, 0.85)),
-    ComparisonSpec(name="street", method="fuzzy", attribute="street",
-                   thresholds=(1.0, 0.92, 0.85)),
+    ComparisonSpec(name="address", method="address"),
     ComparisonSpec(name="handle", method="handle_email"),
 )
 
@@ -77,7 +80,7 @@ def validate_comparisons(specs: Sequence[ComparisonSpec]) -> list[str]:
                             f"(known: {', '.join(METHOD_LEVELS)})")
         if s.method == "fuzzy" and len(s.thresholds) != 3:
             problems.append(f"comparison {s.name!r}: fuzzy needs three thresholds")
-        if s.method not in ("name", "handle_email") and not s.attribute:
+        if s.method not in ("name", "handle_email", "address") and not s.attribute:
             problems.append(f"comparison {s.name!r}: needs an attribute")
     dupes = sorted({n for n in names if names.count(n) > 1})
     problems += [f"comparison name {n!r} is used twice" for n in dupes]
@@ -125,6 +128,33 @@ def _handle_email_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return levels
 
 
+def _address_values(fragments: Fragments) -> pd.DataFrame:
+    a = fragments.addresses
+    has_place = (a["postcode"] != "") | (a["city"] != "")
+    a = a[has_place]
+    return pd.DataFrame({"fragment": a["fragment"].to_numpy(),
+                         "value": (a["street"] + "|" + a["postcode"] + "|" + a["city"]).to_numpy()})
+
+
+def _address_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """3 same address (postcode equal, streets similar), 2 same postcode, 1 same city,
+    0 else."""
+    left = pd.Series(a, dtype=object).str.split("|", n=2, expand=True, regex=False)
+    right = pd.Series(b, dtype=object).str.split("|", n=2, expand=True, regex=False)
+    street_l, pc_l, city_l = (left[i].to_numpy(object) for i in range(3))
+    street_r, pc_r, city_r = (right[i].to_numpy(object) for i in range(3))
+    same_pc = (pc_l == pc_r) & (pc_l != "")
+    street_sim = np.nan_to_num(cmp.jaro_winkler(
+        np.where(street_l == "", None, street_l), np.where(street_r == "", None, street_r)))
+    city_sim = np.nan_to_num(cmp.jaro_winkler(
+        np.where(city_l == "", None, city_l), np.where(city_r == "", None, city_r)))
+    out = np.zeros(len(a))
+    out[city_sim >= 0.92] = 1.0
+    out[same_pc] = 2.0
+    out[same_pc & (street_sim >= 0.9)] = 3.0
+    return out
+
+
 def _handle_values(fragments: Fragments) -> pd.DataFrame:
     h = fragments.attribute("handle")
     e = fragments.attribute("email_local")
@@ -149,6 +179,8 @@ def compare_pairs(
         if spec.method == "name":
             values = _name_values(fragments)
             scores = cmp.best_of_sets(left, right, values, cmp.name_levels_joined)
+        elif spec.method == "address":
+            scores = cmp.best_of_sets(left, right, _address_values(fragments), _address_score)
         elif spec.method == "handle_email":
             scores = cmp.best_of_sets(left, right, _handle_values(fragments),
                                       _handle_email_score)
@@ -199,6 +231,46 @@ def random_pairs(n_fragments: int, size: int, seed: int = 0) -> tuple[np.ndarray
     return np.minimum(a, b), np.maximum(a, b)
 
 
+PEOPLE_COLUMNS = ("first_name_norm", "last_name_norm", "birth_date_norm", "street_norm",
+                  "postcode_norm", "city_norm")
+
+
+def linked_record_pairs(
+    touchpoints: pd.DataFrame, fragment: np.ndarray, *, max_pairs: int = 200_000,
+    seed: int = 0,
+) -> tuple[Fragments, np.ndarray, np.ndarray]:
+    """Record pairs known to match because deterministic linking put them in one
+    fragment: training data for m.
+
+    Records carrying people-level attributes are deduplicated per fragment (repeated
+    identical identify calls say nothing new) and each is paired with its fragment's
+    first such record. Returns record-level fragments and the pair indices into them.
+    """
+    present = [c for c in PEOPLE_COLUMNS if c in touchpoints.columns]
+    if not present:
+        empty = np.array([], np.int64)
+        return build_fragments(touchpoints.iloc[:0], empty), empty, empty
+    has = np.zeros(len(touchpoints), dtype=bool)
+    for c in present:
+        has |= touchpoints[c].notna().to_numpy()
+    rows = np.flatnonzero(has)
+    attrs = touchpoints.loc[rows, present].astype("string").fillna("")
+    attrs.insert(0, "fragment", fragment[rows])
+    attrs["row"] = rows
+    distinct = attrs.drop_duplicates(["fragment", *present])
+    first = distinct.groupby("fragment")["row"].transform("min")
+    pairs = distinct[distinct["row"] != first][["row"]].assign(first=first)
+    if len(pairs) > max_pairs:
+        pairs = pairs.sample(max_pairs, random_state=seed)
+    used = np.unique(np.concatenate([pairs["row"].to_numpy(), pairs["first"].to_numpy()]))
+    local = pd.Series(np.arange(len(used)), index=used)
+    records = build_fragments(touchpoints.iloc[used].reset_index(drop=True),
+                              np.arange(len(used)))
+    left = local[pairs["first"].to_numpy()].to_numpy()
+    right = local[pairs["row"].to_numpy()].to_numpy()
+    return records, left, right
+
+
 @dataclass(frozen=True)
 class MatchResult:
     """Scored candidate pairs and the fitted model.
@@ -225,13 +297,16 @@ def match_fragments(
     max_block_size: int = 2000,
     max_pairs: int = 200_000_000,
     seed: int = 0,
+    linked: tuple[Fragments, np.ndarray, np.ndarray] | None = None,
     progress: Progress | bool | None = None,
 ) -> MatchResult:
     """Block, compare and score fragment pairs.
 
     With ``model=None`` a :class:`FellegiSunter` is fitted unsupervised: u from
     ``u_sample`` random fragment pairs, m and the match rate by EM on the candidate
-    pairs. A fitted model (e.g. loaded from JSON) is used as is.
+    pairs. A fitted model (e.g. loaded from JSON) is used as is. ``linked`` (see
+    :func:`linked_record_pairs`) gives known matches from deterministic links: the m of
+    the people-level comparisons is then learnt from them and held fixed in EM.
     ``exclude_same_source`` drops pairs whose fragments both come from one single
     source (link-only between sources, as for Febrl4).
     """
@@ -262,8 +337,15 @@ def match_fragments(
             strong = (levels[:, 0] >= 3) & ((levels[:, 1] >= 2) | (levels[:, 2] >= 2))
             prior = float(np.clip(strong.mean() if len(strong) else 0.01, 1e-4, 0.5))
         model = FellegiSunter(model_comparisons(comparisons), fix_u=False, progress=bar)
+        m_levels, m_names = None, ()
+        if linked is not None and len(linked[1]):
+            m_levels, _ = compare_pairs(linked[0], linked[1], linked[2], comparisons)
+            m_names = tuple(s.name for s in comparisons if s.method in LABEL_METHODS
+                            and s.attribute not in IDENTIFIER_ATTRIBUTES)
+            bar.message(f"m of {', '.join(m_names)} from {len(linked[1]):,} linked record pairs")
         if len(left):
-            model.fit(levels, u_levels=u_levels, prior=prior)
+            model.fit(levels, u_levels=u_levels, prior=prior, m_levels=m_levels,
+                      m_from_labels=m_names)
         else:
             model.fit(u_levels, u_levels=u_levels, prior=1e-4)
 

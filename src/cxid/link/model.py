@@ -218,8 +218,17 @@ class FellegiSunter(_Params):
         *,
         u_levels: np.ndarray | None = None,
         prior: float | None = None,
+        m_levels: np.ndarray | None = None,
+        m_from_labels: Sequence[str] = (),
     ) -> FellegiSunter:
-        """Estimate u (from ``u_levels``), then m and λ by EM on ``levels``; return self."""
+        """Estimate u (from ``u_levels``), then m and λ by EM on ``levels``; return self.
+
+        ``m_levels`` are levels of pairs known to match (e.g. records linked by a shared
+        account id): the m of the comparisons named in ``m_from_labels`` is estimated
+        from them and held fixed during EM, which then only learns λ and the other m's.
+        Pinning m this way keeps EM from mistaking another structure of the candidates
+        (households sharing an address) for "match".
+        """
         comparisons = self._validated_comparisons()
         levels = _check_levels(levels, comparisons, "levels")
         if levels.shape[0] == 0:
@@ -251,6 +260,19 @@ class FellegiSunter(_Params):
             ]
             update_u = True
         m = [_initial_m(c.n_levels) for c in comparisons]
+        pinned: dict[int, np.ndarray] = {}
+        if m_from_labels:
+            if m_levels is None:
+                raise ValueError("m_from_labels needs m_levels")
+            m_arr = _check_levels(m_levels, comparisons, "m_levels")
+            m_patterns, m_counts = _patterns(m_arr, comparisons)
+            names = [c.name for c in comparisons]
+            for name in m_from_labels:
+                j = names.index(name)
+                if (m_patterns[:, j] >= 0).any():
+                    pinned[j] = _level_probabilities(m_patterns[:, j], m_counts,
+                                                     comparisons[j].n_levels, smoothing=1.0)
+                    m[j] = pinned[j]
 
         converged = False
         n_iter = 0
@@ -265,7 +287,8 @@ class FellegiSunter(_Params):
             w_match = counts * gamma
             new_lam = float(np.clip(w_match.sum() / total, _FLOOR, 1.0 - _FLOOR))
             new_m = [
-                _level_probabilities(patterns[:, j], w_match, c.n_levels, smoothing=0.0)
+                pinned[j] if j in pinned
+                else _level_probabilities(patterns[:, j], w_match, c.n_levels, smoothing=0.0)
                 for j, c in enumerate(comparisons)
             ]
             change = abs(new_lam - lam)

@@ -1,0 +1,357 @@
+"""``cxid.resolve``: sources in, a :class:`~cxid.resolution.Resolution` out.
+
+The stages are plain functions over documented frames (see :mod:`cxid.schema`):
+read -> normalise -> deterministic links (fragments) -> probabilistic matching ->
+guarded clustering -> stable ids -> profiles and links. Each stage can be called on
+its own; this module only wires them, keeps the books (counts in and out, input
+hashes) and, with a state folder, carries ids and cached inputs between runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxid import __version__
+from cxid.config import SOURCE_KINDS, Config, SourceConfig, load_config
+from cxid.errors import ConfigError, CxidError
+from cxid.ingest import check_source, read_source
+from cxid.link.blocking import DEFAULT_RULES
+from cxid.link.fragments import build_fragments
+from cxid.link.identifiers import link_identifiers
+from cxid.link.match import (
+    DEFAULT_COMPARISONS,
+    METHOD_LEVELS,
+    MatchResult,
+    linked_record_pairs,
+    match_fragments,
+)
+from cxid.link.model import FellegiSunter
+from cxid.normalize import normalize_touchpoints
+from cxid.progress import Progress, as_progress
+from cxid.resolution import Resolution
+from cxid.resolver.cluster import guarded_clusters
+from cxid.resolver.graph import build_links
+from cxid.resolver.ids import assign_stable_ids, record_keys
+from cxid.resolver.profile import build_profiles
+from cxid.resolver.state import State, cache_key, empty_history, value_hash
+from cxid.schema import REJECTED_COLUMNS, conform, conform_touchpoints
+
+log = logging.getLogger(__name__)
+
+SourcesArg = Mapping[str, str | Path] | Sequence[SourceConfig] | None
+
+FORGOTTEN = "suppressed: forgotten on request"
+
+
+def _sources(sources: SourcesArg, config: Config) -> tuple[SourceConfig, ...]:
+    if sources is None:
+        resolved = config.sources
+    elif isinstance(sources, Mapping):
+        configured = {s.name: s for s in config.sources}
+        resolved = tuple(
+            SourceConfig(name=name, kind=configured[name].kind, path=str(path),
+                         mapping=configured[name].mapping, id_column=configured[name].id_column)
+            if name in configured
+            else SourceConfig(name=name, kind=name if name in SOURCE_KINDS else "tabular",
+                              path=str(path))
+            for name, path in sources.items()
+        )
+    else:
+        resolved = tuple(sources)
+    if not resolved:
+        raise ConfigError("no sources: give at least one source (name=path)")
+    names = [s.name for s in resolved]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError([f"source name {n!r} given more than once" for n in dupes])
+    return resolved
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file, streamed."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_sources(sources: Sequence[SourceConfig]) -> None:
+    """Validate every source before any work; one :class:`ConfigError` lists all problems."""
+    problems: list[str] = []
+    for s in sources:
+        try:
+            check_source(s.kind, s.path, source=s.name, mapping=s.mapping or None,
+                         id_column=s.id_column)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+        except CxidError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError(problems)
+
+
+def read_sources(
+    sources: Sequence[SourceConfig],
+    progress: Progress | bool | None = None,
+    *,
+    default_region: str = "FR",
+    state: State | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]], dict[str, Any]]:
+    """Check every source, then read and normalise each one (or take it from the state's
+    cache when the same file was read the same way before).
+
+    Returns normalised touchpoints, rejected rows, one manifest entry per input, and
+    the cache entries (key -> frames, or None when reused) for the next state.
+    """
+    bar = as_progress(progress)
+    check_sources(sources)
+    touchpoints, rejected, inputs, cache = [], [], [], {}
+    for s in sources:
+        started = time.perf_counter()
+        sha = file_sha256(s.path)
+        key = cache_key(sha, name=s.name, kind=s.kind, mapping=dict(s.mapping),
+                        id_column=s.id_column, region=default_region, version=__version__)
+        hit = state.cached(key) if state is not None else None
+        if hit is not None:
+            tp, rj = hit
+            cache[key] = None
+        else:
+            result = read_source(s.kind, s.path, source=s.name, mapping=s.mapping or None,
+                                 id_column=s.id_column)
+            tp, report = normalize_touchpoints(result.touchpoints, default_region=default_region)
+            rj = result.rejected
+            cache[key] = (tp, rj)
+        touchpoints.append(tp)
+        rejected.append(rj)
+        n_ok, n_bad = len(tp), len(rj)
+        inputs.append({
+            "source": s.name, "kind": s.kind, "path": str(s.path), "sha256": sha,
+            "bytes": Path(s.path).stat().st_size, "records_read": n_ok + n_bad,
+            "records_accepted": n_ok, "records_rejected": n_bad, "cached": hit is not None,
+            "seconds": round(time.perf_counter() - started, 3),
+            "normalization": report.to_dict()["columns"] if hit is None else "cached",
+        })
+        bar.update(f"read {s.name}", n_ok + n_bad, n_ok + n_bad, "records")
+        log.info("read %s (%s): %d records, %d rejected%s", s.name, s.kind, n_ok, n_bad,
+                 " (cached)" if hit is not None else "")
+    frame = pd.concat(touchpoints, ignore_index=True) if touchpoints else pd.DataFrame()
+    norm_cols = [c for c in frame.columns if c.endswith("_norm")]
+    all_tp = conform_touchpoints(frame)
+    for c in norm_cols:
+        all_tp[c] = frame[c].astype("string").to_numpy()
+    all_rejected = conform(pd.concat(rejected, ignore_index=True), REJECTED_COLUMNS)
+    return all_tp, all_rejected, inputs, cache
+
+
+def apply_suppression(
+    touchpoints: pd.DataFrame, suppression: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Move records of forgotten people to rejected (reason only, no raw data)."""
+    if suppression.empty or touchpoints.empty:
+        return touchpoints, conform(pd.DataFrame(), REJECTED_COLUMNS)
+    hit = np.zeros(len(touchpoints), dtype=bool)
+    checks = {"record": record_keys(touchpoints["source"], touchpoints["record_id"]),
+              "email": touchpoints["email_norm"], "phone": touchpoints["phone_norm"]}
+    for what, values in checks.items():
+        hashes = set(suppression.loc[suppression["what"] == what, "value_hash"].astype(str))
+        if not hashes:
+            continue
+        distinct = pd.Series(values.dropna().unique()).astype("string")
+        hashed = dict(zip(distinct.tolist(), value_hash(distinct).tolist(), strict=True))
+        hit |= values.map(hashed).isin(hashes).fillna(False).to_numpy(bool)
+    gone = touchpoints[hit]
+    rejected = conform(pd.DataFrame({
+        "source": gone["source"], "file": gone["file"], "line": gone["line"],
+        "record_id": gone["record_id"], "reason": FORGOTTEN,
+    }), REJECTED_COLUMNS)
+    return touchpoints[~hit].reset_index(drop=True), rejected
+
+
+def resolve(
+    sources: SourcesArg = None,
+    config: Config | Mapping[str, Any] | str | Path | None = None,
+    *,
+    state: str | Path | None = None,
+    refit: bool = False,
+    progress: Progress | bool | None = None,
+) -> Resolution:
+    """Resolve touchpoints from ``sources`` into customers.
+
+    ``sources`` maps a source name to a path (the name is the reader kind: web,
+    beacon, twitter, email, esp, crm; other names need a kind in the config), or is a
+    sequence of :class:`SourceConfig`; when None the config's sources are used.
+
+    With ``state`` (a folder), customer ids are carried over from the previous run,
+    inputs already read are taken from its cache, and its fitted model is reused
+    (unless ``refit`` or the config names a model); call
+    :meth:`Resolution.save_state` or the CLI to write the new state.
+    """
+    started = time.perf_counter()
+    cfg = load_config(config)
+    srcs = _sources(sources, cfg)
+    bar = as_progress(progress)
+    prior_state = State.load(state) if state is not None else None
+
+    touchpoints, rejected, inputs, cache = read_sources(
+        srcs, bar, default_region=cfg.default_region, state=prior_state)
+    if prior_state is not None:
+        touchpoints, forgotten = apply_suppression(touchpoints, prior_state.suppression)
+        rejected = pd.concat([rejected, forgotten], ignore_index=True)
+    bar.message(f"read {len(touchpoints):,} touchpoints, rejected {len(rejected):,}")
+
+    det = link_identifiers(touchpoints, cfg.identifiers)
+    bar.message(
+        f"deterministic linking: {det.n_fragments:,} fragments, "
+        f"{len(det.suppressed):,} identifier values suppressed, {len(det.refused):,} refused"
+    )
+    fragments = build_fragments(touchpoints, det.fragment)
+
+    m = cfg.matching
+    comparisons = m.comparisons or DEFAULT_COMPARISONS
+    match: MatchResult | None = None
+    accepted = refused_edges = None
+    if m.enabled and fragments.n > 1:
+        model = None
+        if m.model:
+            model = FellegiSunter.load(m.model)
+        elif prior_state is not None and prior_state.model_json and not refit:
+            model = FellegiSunter.from_json(prior_state.model_json)
+        linked = linked_record_pairs(touchpoints, det.fragment, seed=m.seed) \
+            if model is None and m.learn_m_from_links else None
+        match = match_fragments(
+            fragments, rules=m.blocking or DEFAULT_RULES, comparisons=comparisons, model=model,
+            linked=linked,
+            exclude_same_source=m.link_only, u_sample=m.u_sample,
+            max_block_size=m.max_block_size, max_pairs=m.max_pairs, seed=m.seed, progress=bar,
+        )
+        above = match.pairs[match.pairs["match_probability"] >= m.threshold]
+        clusters = guarded_clusters(
+            fragments, above["fragment_l"].to_numpy(), above["fragment_r"].to_numpy(),
+            above["match_weight"].to_numpy(),
+        )
+        fragment_cluster = clusters.label
+        refused_keys = pd.MultiIndex.from_frame(clusters.refused[["fragment_l", "fragment_r"]])
+        is_refused = pd.MultiIndex.from_frame(above[["fragment_l", "fragment_r"]]).isin(
+            refused_keys)
+        accepted = above[~is_refused]
+        refused_edges = above[is_refused].merge(
+            clusters.refused[["fragment_l", "fragment_r", "reason"]], on=["fragment_l",
+                                                                        "fragment_r"])
+        bar.message(f"matching: {len(match.pairs):,} pairs scored, {len(above):,} above "
+                    f"{m.threshold}, {len(refused_edges):,} refused by guardrails")
+    else:
+        fragment_cluster = np.arange(fragments.n, dtype=np.int64)
+    cluster = fragment_cluster[det.fragment]
+
+    run = (prior_state.run if prior_state is not None else 0) + 1
+    customer_id, history, registry = assign_stable_ids(
+        touchpoints["source"], touchpoints["record_id"], cluster,
+        prior_state.identities if prior_state is not None else None, run=run,
+        registry=prior_state.registry if prior_state is not None else None,
+    )
+    identities = pd.DataFrame({
+        "source": touchpoints["source"].astype("string"),
+        "record_id": touchpoints["record_id"].astype("string"),
+        "customer_id": customer_id,
+    })
+    customers = build_profiles(touchpoints, customer_id)
+    links = build_links(
+        touchpoints, customer_id, det.edges, det.fragment, accepted, refused_edges,
+        [(s.name, METHOD_LEVELS[s.method]) for s in comparisons],
+    )
+    rejected = conform(rejected, REJECTED_COLUMNS)
+
+    n_in = sum(i["records_read"] for i in inputs)
+    sizes = customers["records"].to_numpy()
+    counts = {
+        "records_in": int(n_in),
+        "identities": len(identities),
+        "rejected": len(rejected),
+        "customers": len(customers),
+        "fragments": det.n_fragments,
+        "identifier_values_suppressed": len(det.suppressed),
+        "identifier_values_refused": len(det.refused),
+        "candidate_pairs": len(match.pairs) if match is not None else 0,
+        "match_edges": len(accepted) if accepted is not None else 0,
+        "merges_refused": len(refused_edges) if refused_edges is not None else 0,
+        "largest_customer": int(sizes.max()) if len(sizes) else 0,
+    }
+    if counts["identities"] + counts["rejected"] != counts["records_in"]:
+        raise CxidError(
+            f"record accounting broken: {counts['records_in']} in, "
+            f"{counts['identities']} identities + {counts['rejected']} rejected out"
+        )
+    manifest = {
+        "cxid_version": __version__,
+        "run": run,
+        "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "seconds": round(time.perf_counter() - started, 3),
+        "inputs": inputs,
+        "counts": counts,
+        "cluster_sizes": _size_distribution(sizes),
+        "rejected_by_reason": _reasons(rejected),
+        "normalization": _normalization_counts(touchpoints),
+        "deterministic": det.stats,
+        "matching": match.stats if match is not None else {},
+        "blocking": match.blocking.to_dict("records") if match is not None else [],
+        "id_changes": {"merge": int((history["reason"] == "merge").sum()),
+                       "split": int((history["reason"] == "split").sum())},
+        "config": cfg.with_sources(srcs).to_dict(),
+    }
+    bar.message(
+        f"{counts['records_in']:,} records in -> {counts['identities']:,} identities "
+        f"({counts['customers']:,} customers) + {counts['rejected']:,} rejected"
+    )
+    full_history = history
+    if prior_state is not None and not prior_state.history.empty:
+        full_history = pd.concat([prior_state.history, history], ignore_index=True)
+    return Resolution(
+        touchpoints=touchpoints,
+        identities=identities,
+        customers=customers,
+        links=links,
+        rejected=rejected,
+        id_history=full_history if len(full_history) else empty_history(),
+        suppressed=det.suppressed,
+        refused=det.refused,
+        fragment=det.fragment,
+        pairs=match.pairs if match is not None else None,
+        model=match.model if match is not None else None,
+        manifest=manifest,
+        _registry=registry,
+        _cache=cache,
+        _suppression=prior_state.suppression if prior_state is not None else None,
+    )
+
+
+def _size_distribution(sizes: np.ndarray) -> dict[str, int]:
+    if not len(sizes):
+        return {}
+    bins = [1, 2, 3, 5, 10, 20, 50, 100, 1000]
+    labels = ["1", "2", "3-4", "5-9", "10-19", "20-49", "50-99", "100-999", ">=1000"]
+    idx = np.searchsorted(bins, sizes, side="right") - 1
+    counts = np.bincount(idx, minlength=len(labels))
+    return {label: int(c) for label, c in zip(labels, counts, strict=True)}
+
+
+def _normalization_counts(touchpoints: pd.DataFrame) -> dict[str, int]:
+    """Non-null counts per normalised column (detailed per-source counts are logged)."""
+    return {c: int(touchpoints[c].notna().sum()) for c in touchpoints.columns
+            if c.endswith("_norm")}
+
+
+def _reasons(rejected: pd.DataFrame) -> dict[str, int]:
+    """Rejection counts by reason family (text before the first quote or colon)."""
+    if rejected.empty:
+        return {}
+    family = rejected["reason"].astype("string").str.split(r"[:'(]", n=1, regex=True).str[0]
+    return {str(k).strip(): int(v) for k, v in family.value_counts().items()}

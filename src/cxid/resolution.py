@@ -1,0 +1,223 @@
+"""The result of a run: documented frames plus a manifest; writing, explaining."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cxid.errors import CxidError
+from cxid.link.model import FellegiSunter
+from cxid.resolver.graph import (
+    Explanation,
+    customer_graph,
+    evidence_text,
+    record_nodes,
+    shortest_path_edges,
+)
+from cxid.resolver.state import State, swap_in
+
+log = logging.getLogger(__name__)
+
+#: Output files and what they hold (schemas are documented in the README).
+OUTPUT_FILES = {
+    "identities.parquet": "source, record_id, customer_id — one row per accepted record",
+    "customers.parquet": "one row per customer: counts, first/last seen, profile fields",
+    "links.parquet": "identity-graph edges with their evidence",
+    "rejected.parquet": "source, file, line, record_id, reason, raw",
+    "id_history.parquet": "old_customer_id, new_customer_id, reason, run",
+    "identifier_guards.parquet": "identifier values set aside by the guardrails",
+    "manifest.json": "inputs with hashes and counts, counts in/out, config, version",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Resolution:
+    """Frames produced by :func:`cxid.resolve`.
+
+    * ``identities``: source, record_id, customer_id — one row per accepted record.
+    * ``customers``: one row per customer (see :func:`cxid.resolver.profile.build_profiles`).
+    * ``links``: identity-graph edges (see :mod:`cxid.resolver.graph`).
+    * ``rejected``: source, file, line, record_id, reason, raw.
+    * ``id_history``: old_customer_id, new_customer_id, reason (merge/split), run.
+    * ``touchpoints``: the normalised touchpoints (same row order as identities).
+    * ``suppressed`` / ``refused``: identifier values the guardrails set aside.
+    * ``fragment``: fragment id per touchpoint row; ``pairs``: scored fragment pairs;
+      ``model``: the match model used.
+    * ``manifest``: inputs with hashes and counts, counts in/out, config, version.
+    """
+
+    touchpoints: pd.DataFrame
+    identities: pd.DataFrame
+    customers: pd.DataFrame
+    links: pd.DataFrame
+    rejected: pd.DataFrame
+    id_history: pd.DataFrame
+    suppressed: pd.DataFrame
+    refused: pd.DataFrame
+    fragment: np.ndarray
+    pairs: pd.DataFrame | None = None
+    model: FellegiSunter | None = None
+    manifest: dict[str, Any] = field(default_factory=dict)
+    _registry: pd.DataFrame | None = None
+    _cache: dict[str, Any] | None = None
+    _suppression: pd.DataFrame | None = None
+
+    # ------------------------------------------------------------------ reporting
+    def summary(self) -> str:
+        """A few lines of counts for humans (no personal data)."""
+        c = self.manifest.get("counts", {})
+        lines = [
+            f"records in        {c.get('records_in', 0):>10,}",
+            f"identities        {c.get('identities', 0):>10,}",
+            f"rejected          {c.get('rejected', 0):>10,}",
+            f"customers         {c.get('customers', 0):>10,}",
+            f"largest customer  {c.get('largest_customer', 0):>10,} records",
+            f"candidate pairs   {c.get('candidate_pairs', 0):>10,}",
+            f"match edges       {c.get('match_edges', 0):>10,}",
+            f"merges refused    {c.get('merges_refused', 0):>10,}",
+            f"identifier values suppressed {c.get('identifier_values_suppressed', 0):,}, "
+            f"refused {c.get('identifier_values_refused', 0):,}",
+            "customer sizes: " + ", ".join(
+                f"{k}: {v:,}" for k, v in self.manifest.get("cluster_sizes", {}).items() if v),
+        ]
+        for reason, n in self.manifest.get("rejected_by_reason", {}).items():
+            lines.append(f"  rejected: {reason}: {n:,}")
+        return "\n".join(lines)
+
+    def largest_customers(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` customers with the most records (worth a look for over-merging)."""
+        return self.customers.nlargest(n, "records")[["customer_id", "records", "sources"]]
+
+    # ------------------------------------------------------------------ graph
+    def _record_node(self, record: str | tuple[str, str]) -> str:
+        if isinstance(record, tuple):
+            source, record_id = record
+        else:
+            source, sep, record_id = str(record).partition(":")
+            if not sep:
+                raise CxidError(f"record {record!r}: expected 'source:record_id'")
+        node = f"record:{source}:{record_id}"
+        return node
+
+    def customer_of(self, record: str | tuple[str, str]) -> str:
+        """Customer id of a record given as ``"source:record_id"`` or a tuple."""
+        node = self._record_node(record)
+        ids = self.identities
+        nodes = record_nodes(ids["source"], ids["record_id"])
+        hit = ids["customer_id"][nodes == node]
+        if hit.empty:
+            raise CxidError(f"record {node[len('record:'):]!r} is not in the identities "
+                            "(unknown, or rejected: see .rejected)")
+        return str(hit.iloc[0])
+
+    def customer(self, customer_id: str) -> nx.Graph:
+        """The identity graph of one customer as a :class:`networkx.Graph`."""
+        if not (self.customers["customer_id"] == customer_id).any():
+            raise CxidError(f"unknown customer id {customer_id!r}")
+        graph = customer_graph(self.links, customer_id)
+        ids = self.identities
+        own = ids[ids["customer_id"] == customer_id]
+        for node in record_nodes(own["source"], own["record_id"]).tolist():
+            if node not in graph:  # a customer of one record has no edges
+                _, source, record_id = node.split(":", 2)
+                graph.add_node(node, node_type="record", source=source, record_id=record_id)
+        return graph
+
+    def explain(self, record_a: str | tuple[str, str],
+                record_b: str | tuple[str, str]) -> Explanation:
+        """Why two records are one customer (the path and each edge's evidence), or
+        why not (their best comparison, and a refused merge if any)."""
+        a, b = self._record_node(record_a), self._record_node(record_b)
+        ca, cb = self.customer_of(record_a), self.customer_of(record_b)
+        empty = pd.DataFrame(columns=["a", "b", "link_type", "evidence", "match_weight"])
+        if ca == cb:
+            path = shortest_path_edges(self.customer(ca), a, b) if a != b else empty
+            return Explanation(a, b, ca, cb, path, pd.DataFrame())
+        return Explanation(a, b, ca, cb, empty, self._closest(a, b))
+
+    def _closest(self, a: str, b: str) -> pd.DataFrame:
+        if self.pairs is None or self.model is None:
+            return pd.DataFrame()
+        nodes = record_nodes(self.touchpoints["source"], self.touchpoints["record_id"])
+        fa = int(self.fragment[np.flatnonzero((nodes == a).to_numpy())[0]])
+        fb = int(self.fragment[np.flatnonzero((nodes == b).to_numpy())[0]])
+        lo, hi = min(fa, fb), max(fa, fb)
+        rows = self.pairs[(self.pairs["fragment_l"] == lo) & (self.pairs["fragment_r"] == hi)]
+        if rows.empty:
+            return pd.DataFrame()
+        comps = [(c.name, c.levels) for c in self.model.comparisons]
+        out = rows[["match_weight", "match_probability"]].copy()
+        out["evidence"] = evidence_text(rows, comps).to_numpy()
+        refused = self.links[(self.links["link_type"] == "refused")
+                             & (((self.links["a"] == a) & (self.links["b"] == b))
+                                | ((self.links["a"] == b) & (self.links["b"] == a)))]
+        out["refused"] = refused["evidence"].iloc[0] if len(refused) else ""
+        return out.reset_index(drop=True)
+
+    # ------------------------------------------------------------------ writing
+    def write(self, path: str | Path) -> Path:
+        """Write the outputs to folder ``path`` atomically.
+
+        Files are written to a temporary sibling folder which then replaces ``path``
+        by renames, so a crash mid-write leaves the previous outputs intact.
+        """
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        try:
+            _write_parquet(self.identities, tmp / "identities.parquet")
+            _write_parquet(self.customers, tmp / "customers.parquet")
+            _write_parquet(self.links, tmp / "links.parquet")
+            _write_parquet(self.rejected, tmp / "rejected.parquet")
+            _write_parquet(self.id_history, tmp / "id_history.parquet")
+            guards = pd.concat(
+                [self.suppressed.assign(decision="suppressed"),
+                 self.refused.assign(decision="refused")], ignore_index=True)
+            guards = guards.astype({c: "string" for c in ("kind", "value", "reason", "decision")
+                                    if c in guards.columns})
+            _write_parquet(guards, tmp / "identifier_guards.parquet")
+            if self.model is not None:
+                self.model.save(tmp / "model.json")
+            (tmp / "manifest.json").write_text(
+                json.dumps(self.manifest, indent=2, default=str, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
+            swap_in(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        log.info("wrote outputs to %s", target)
+        return target
+
+    def save_state(self, path: str | Path) -> Path:
+        """Write the state folder the next run resumes from (ids, model, input cache)."""
+        state = State.load(path)
+        state.save(
+            run=int(self.manifest.get("run", 1)),
+            identities=self.identities,
+            registry=self._registry if self._registry is not None else pd.DataFrame(),
+            history=self.id_history,
+            model_json=self.model.to_json() if self.model is not None else None,
+            suppression=(self._suppression if self._suppression is not None
+                         else state.suppression),
+            cache=self._cache or {},
+            info={"cxid_version": self.manifest.get("cxid_version"),
+                  "inputs": self.manifest.get("inputs", []),
+                  "config": self.manifest.get("config", {})},
+        )
+        return Path(path)
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
