@@ -34,16 +34,24 @@ def test_chain_between_two_accounts_is_cut_at_the_weakest_edge():
     assert "account" in out.refused.loc[0, "reason"]
 
 
-def test_namesakes_with_different_birth_dates_stay_apart():
+def test_namesakes_are_not_chained_through_a_dateless_fragment():
     f = frags([
         {"first_name_norm": "marie", "last_name_norm": "martin", "birth_date_norm": "1980-01-02"},
+        {"first_name_norm": "marie", "last_name_norm": "martin"},  # web form, no date
         {"first_name_norm": "marie", "last_name_norm": "martin", "birth_date_norm": "1992-07-15"},
         {"first_name_norm": "marie", "last_name_norm": "martin", "birth_date_norm": "1980-02-01"},
     ])
-    out = guarded_clusters(f, np.array([0, 0]), np.array([1, 2]), np.array([9.0, 8.0]))
-    assert out.label[0] != out.label[1]  # clearly different dates
-    assert out.label[0] == out.label[2]  # day/month swap is the same date
-    assert out.refused.loc[0, "reason"] == "birth dates differ"
-    loose = guarded_clusters(f, np.array([0, 0]), np.array([1, 2]), np.array([9.0, 8.0]),
-                             birth_dates=False)
+    left, right = np.array([0, 1, 1]), np.array([1, 2, 3])
+    out = guarded_clusters(f, left, right, np.array([9.0, 8.0, 7.0]))
+    assert out.label[0] == out.label[1]
+    assert out.label[2] != out.label[0]  # 1992 namesake refused: chain through fragment 1
+    assert out.label[3] == out.label[0]  # day/month swap is the same date
+    assert out.refused["reason"].tolist() == ["birth dates differ"]
+    loose = guarded_clusters(f, left, right, np.array([9.0, 8.0, 7.0]), birth_dates=False)
     assert len(set(loose.label.tolist())) == 1
+
+
+def test_a_direct_edge_between_dated_fragments_is_the_models_call():
+    f = frags([{"birth_date_norm": "1980-01-02"}, {"birth_date_norm": "1975-06-30"}])
+    out = guarded_clusters(f, np.array([0]), np.array([1]), np.array([30.0]))
+    assert out.label[0] == out.label[1] and out.refused.empty

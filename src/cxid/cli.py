@@ -1,4 +1,8 @@
-"""Command line: ``cxid resolve | evaluate | synth`` (also ``python -m cxid``)."""
+"""Command line: ``cxid resolve | evaluate | explain | forget | synth`` (also ``python -m cxid``).
+
+Progress goes to stderr (``-q`` silences it); results go to stdout. Exit codes: 0 ok,
+2 bad input or configuration (the message says which file, field or value).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ def _source_arg(text: str) -> tuple[str, str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cxid", description=__doc__)
+    parser = argparse.ArgumentParser(prog="cxid", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"cxid {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -34,13 +39,29 @@ def _parser() -> argparse.ArgumentParser:
                           "esp, crm) or a source named in the config")
     res.add_argument("--config", help="TOML config file")
     res.add_argument("--out", required=True, help="output folder (replaced atomically)")
+    res.add_argument("--state", help="state folder: keeps customer ids stable across runs, "
+                                     "reuses inputs already read and the fitted model")
+    res.add_argument("--refit", action="store_true",
+                     help="with --state: fit the match model again instead of reusing it")
 
     ev = sub.add_parser("evaluate", help="accuracy of identities against truth")
     ev.add_argument("--truth", required=True, help="truth CSV/parquet: source,record_id,person_id")
-    ev.add_argument("--pred", required=True, help="identities parquet/CSV: source,record_id,customer_id")
+    ev.add_argument("--pred", required=True,
+                    help="identities parquet/CSV (source,record_id,customer_id) or an output folder")
     ev.add_argument("--linkable-only", action="store_true",
                     help="score only records the truth marks linkable")
     ev.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    ex = sub.add_parser("explain", help="why two records are (not) one customer")
+    ex.add_argument("--out", required=True, help="output folder of a resolve run")
+    ex.add_argument("record_a", help="SOURCE:RECORD_ID")
+    ex.add_argument("record_b", help="SOURCE:RECORD_ID")
+
+    fg = sub.add_parser("forget", help="remove people from a state and keep them out")
+    fg.add_argument("--state", required=True, help="state folder of earlier runs")
+    fg.add_argument("--email", action="append", default=[], help="e-mail of a person")
+    fg.add_argument("--customer-id", action="append", default=[], help="a customer id")
+    fg.add_argument("--out", help="re-resolve the state's inputs into this output folder")
 
     sy = sub.add_parser("synth", help="generate a French omnichannel population with truth")
     sy.add_argument("--persons", type=int, required=True)
@@ -52,11 +73,16 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_resolve(args: argparse.Namespace) -> int:
     from cxid.pipeline import resolve
 
-    sources = dict(args.source) if args.source else None
-    if args.source and len(dict(args.source)) != len(args.source):
+    names = [name for name, _ in args.source]
+    if len(set(names)) != len(names):
         raise CxidError("a source name is given twice; name each --source differently")
-    resolution = resolve(sources, args.config, progress=not args.quiet)
+    if not args.source and not args.config and not args.state:
+        raise CxidError("give --source NAME=PATH (or a --config with sources, or a --state)")
+    resolution = resolve(dict(args.source) or None, args.config, state=args.state,
+                         refit=args.refit, progress=not args.quiet)
     out = resolution.write(args.out)
+    if args.state:
+        resolution.save_state(args.state)
     print(resolution.summary())
     print(f"outputs: {out}")
     return 0
@@ -65,9 +91,34 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from cxid.evaluate import evaluate, read_labels
 
-    result = evaluate(read_labels(args.truth), read_labels(args.pred),
+    pred = Path(args.pred)
+    if pred.is_dir():
+        pred = pred / "identities.parquet"
+    result = evaluate(read_labels(args.truth), read_labels(pred),
                       linkable_only=args.linkable_only)
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+    return 0
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from cxid.resolution import Resolution
+
+    print(Resolution.load(args.out).explain(args.record_a, args.record_b).text())
+    return 0
+
+
+def _cmd_forget(args: argparse.Namespace) -> int:
+    from cxid.pipeline import forget, resolve
+
+    if not args.email and not args.customer_id:
+        raise CxidError("give at least one --email or --customer-id")
+    counts = forget(args.state, emails=args.email, customer_ids=args.customer_id)
+    print(f"forgot {counts['customers']:,} customer(s), {counts['records']:,} record(s)")
+    if args.out:
+        resolution = resolve(state=args.state, progress=not args.quiet)
+        resolution.write(args.out)
+        resolution.save_state(args.state)
+        print(resolution.summary())
     return 0
 
 
@@ -82,6 +133,10 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS = {"resolve": _cmd_resolve, "evaluate": _cmd_evaluate, "explain": _cmd_explain,
+            "forget": _cmd_forget, "synth": _cmd_synth}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (2 for a usage/config/input error)."""
     args = _parser().parse_args(argv)
@@ -89,9 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    commands = {"resolve": _cmd_resolve, "evaluate": _cmd_evaluate, "synth": _cmd_synth}
     try:
-        return commands[args.command](args)
+        return COMMANDS[args.command](args)
     except CxidError as exc:
         print(f"cxid {args.command}: error: {exc}", file=sys.stderr)
         return 2

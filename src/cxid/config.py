@@ -258,6 +258,24 @@ def _parse_matching(raw: Any, problems: list[str]) -> MatchingConfig:
     return MatchingConfig(**values)
 
 
+def config_from_dict(data: Mapping[str, Any]) -> Config:
+    """Rebuild a :class:`Config` from :meth:`Config.to_dict` output (e.g. a manifest)."""
+    raw: dict[str, Any] = {
+        "default_region": data.get("default_region", "FR"),
+        "sources": {s["name"]: {k: v for k, v in s.items() if k != "name" and v is not None}
+                    for s in data.get("sources", [])},
+        "identifiers": {r["kind"]: {k: v for k, v in r.items() if k != "kind"}
+                        for r in data.get("identifiers", [])},
+    }
+    matching = {k: v for k, v in dict(data.get("matching", {})).items() if v is not None}
+    if "blocking" in matching:
+        matching["blocking"] = [list(r) for r in matching["blocking"]]
+    if "comparisons" in matching:
+        matching["comparisons"] = [dict(c) for c in matching["comparisons"]]
+    raw["matching"] = matching
+    return load_config(raw)
+
+
 def load_config(source: str | Path | Mapping[str, Any] | Config | None = None) -> Config:
     """Build a :class:`Config` from a TOML file path, a dict, or nothing (defaults).
 

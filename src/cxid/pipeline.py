@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cxid import __version__
-from cxid.config import SOURCE_KINDS, Config, SourceConfig, load_config
+from cxid.config import SOURCE_KINDS, Config, SourceConfig, config_from_dict, load_config
 from cxid.errors import ConfigError, CxidError
 from cxid.ingest import check_source, read_source
 from cxid.link.blocking import DEFAULT_RULES
@@ -135,6 +135,7 @@ def read_sources(
         n_ok, n_bad = len(tp), len(rj)
         inputs.append({
             "source": s.name, "kind": s.kind, "path": str(s.path), "sha256": sha,
+            "cache_key": key,
             "bytes": Path(s.path).stat().st_size, "records_read": n_ok + n_bad,
             "records_accepted": n_ok, "records_rejected": n_bad, "cached": hit is not None,
             "seconds": round(time.perf_counter() - started, 3),
@@ -196,10 +197,12 @@ def resolve(
     :meth:`Resolution.save_state` or the CLI to write the new state.
     """
     started = time.perf_counter()
+    prior_state = State.load(state) if state is not None else None
+    if sources is None and config is None and prior_state is not None and prior_state.info:
+        config = config_from_dict(prior_state.info["config"])  # re-run the state's inputs
     cfg = load_config(config)
     srcs = _sources(sources, cfg)
     bar = as_progress(progress)
-    prior_state = State.load(state) if state is not None else None
 
     touchpoints, rejected, inputs, cache = read_sources(
         srcs, bar, default_region=cfg.default_region, state=prior_state)
@@ -355,3 +358,67 @@ def _reasons(rejected: pd.DataFrame) -> dict[str, int]:
         return {}
     family = rejected["reason"].astype("string").str.split(r"[:'(]", n=1, regex=True).str[0]
     return {str(k).strip(): int(v) for k, v in family.value_counts().items()}
+
+
+def forget(
+    state: str | Path,
+    *,
+    emails: Sequence[str] = (),
+    customer_ids: Sequence[str] = (),
+) -> dict[str, int]:
+    """Forget people: remove their records from the state and keep them out of later runs.
+
+    The customers given by id, and every customer holding one of ``emails``, are
+    forgotten: their records' keys, e-mails and phones go to the state's suppression
+    list as SHA-256 hashes, and their records are purged from the cached inputs. The
+    next ``resolve`` with this state (``cxid forget`` runs it) moves any record still
+    found in the inputs to ``rejected`` with a reason and no raw data; other customers
+    keep their ids. Returns counts (customers, records, identifier values).
+    """
+    from cxid.normalize import normalize_email
+
+    st = State.load(state)
+    if st.identities is None:
+        raise CxidError(f"{state}: no state to forget from (run cxid resolve --state first)")
+    keys_inputs = [i["cache_key"] for i in st.info.get("inputs", []) if "cache_key" in i]
+    cached = {k: st.cached(k) for k in keys_inputs}
+    frames = [v[0] for v in cached.values() if v is not None]
+    tp = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["source", "record_id", "email_norm", "phone_norm"])
+    wanted = set(normalize_email(pd.Series(list(emails), dtype="string")).dropna().tolist())
+    ident = st.identities.merge(tp[["source", "record_id", "email_norm", "phone_norm"]],
+                                on=["source", "record_id"], how="left")
+    hit_customers = set(customer_ids) | set(
+        ident.loc[ident["email_norm"].isin(wanted), "customer_id"].astype(str))
+    unknown = set(customer_ids) - set(st.identities["customer_id"].astype(str))
+    if unknown:
+        raise CxidError(f"unknown customer id(s): {', '.join(sorted(unknown))}")
+    gone = ident[ident["customer_id"].isin(hit_customers)]
+    keys = record_keys(gone["source"], gone["record_id"])
+    emails_out = set(gone["email_norm"].dropna().astype(str)) | wanted
+    phones_out = set(gone["phone_norm"].dropna().astype(str))
+    new_rows = pd.concat([
+        pd.DataFrame({"what": "record", "value_hash": value_hash(keys).to_numpy()}),
+        pd.DataFrame({"what": "email",
+                      "value_hash": value_hash(pd.Series(sorted(emails_out))).to_numpy()}),
+        pd.DataFrame({"what": "phone",
+                      "value_hash": value_hash(pd.Series(sorted(phones_out))).to_numpy()}),
+    ], ignore_index=True)
+    suppression = pd.concat([st.suppression, new_rows], ignore_index=True).drop_duplicates()
+    suppression = suppression.astype({"what": "string", "value_hash": "string"})
+    purged: dict[str, tuple[pd.DataFrame, pd.DataFrame] | None] = {}
+    for key, frames_pair in cached.items():
+        if frames_pair is None:
+            continue
+        ctp, crj = frames_pair
+        kept, _ = apply_suppression(ctp, suppression)
+        crj = crj[~crj["record_id"].isin(set(gone["record_id"].astype(str)))]
+        purged[key] = (kept, crj)
+    keep = ~st.identities["customer_id"].isin(hit_customers)
+    st.save(run=st.run, identities=st.identities[keep].reset_index(drop=True),
+            registry=st.registry if st.registry is not None else pd.DataFrame(),
+            history=st.history, model_json=st.model_json, suppression=suppression,
+            cache=purged, info=st.info)
+    log.info("forgot %d customers (%d records)", len(hit_customers), len(gone))
+    return {"customers": len(hit_customers), "records": len(gone),
+            "identifier_values": len(emails_out) + len(phones_out)}

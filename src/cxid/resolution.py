@@ -147,8 +147,13 @@ class Resolution:
         return Explanation(a, b, ca, cb, empty, self._closest(a, b))
 
     def _closest(self, a: str, b: str) -> pd.DataFrame:
-        if self.pairs is None or self.model is None:
-            return pd.DataFrame()
+        if self.pairs is None or self.model is None or not len(self.fragment):
+            refused = self._refused_between(a, b)
+            if refused.empty:
+                return pd.DataFrame()
+            return pd.DataFrame({"match_weight": refused["match_weight"].to_numpy(),
+                                 "match_probability": refused["match_probability"].to_numpy(),
+                                 "evidence": "", "refused": refused["evidence"].to_numpy()})
         nodes = record_nodes(self.touchpoints["source"], self.touchpoints["record_id"])
         fa = int(self.fragment[np.flatnonzero((nodes == a).to_numpy())[0]])
         fb = int(self.fragment[np.flatnonzero((nodes == b).to_numpy())[0]])
@@ -159,11 +164,43 @@ class Resolution:
         comps = [(c.name, c.levels) for c in self.model.comparisons]
         out = rows[["match_weight", "match_probability"]].copy()
         out["evidence"] = evidence_text(rows, comps).to_numpy()
-        refused = self.links[(self.links["link_type"] == "refused")
-                             & (((self.links["a"] == a) & (self.links["b"] == b))
-                                | ((self.links["a"] == b) & (self.links["b"] == a)))]
+        refused = self._refused_between(a, b)
         out["refused"] = refused["evidence"].iloc[0] if len(refused) else ""
         return out.reset_index(drop=True)
+
+    def _refused_between(self, a: str, b: str) -> pd.DataFrame:
+        """Refused merges between the customers of records ``a`` and ``b``."""
+        ids = self.identities
+        nodes = record_nodes(ids["source"], ids["record_id"])
+        ca = set(ids["customer_id"][nodes == a]) | set(ids["customer_id"][nodes == b])
+        node_customer = pd.Series(ids["customer_id"].to_numpy(), index=nodes.to_numpy())
+        refused = self.links[self.links["link_type"] == "refused"]
+        ends_a = refused["a"].map(node_customer)
+        ends_b = refused["b"].map(node_customer)
+        return refused[ends_a.isin(ca) & ends_b.isin(ca) & (ends_a != ends_b)]
+
+    @classmethod
+    def load(cls, path: str | Path) -> Resolution:
+        """Read outputs written by :meth:`write` (enough for ``explain``, ``customer``
+        and the tables; the touchpoints and scored pairs are not part of the outputs)."""
+        folder = Path(path)
+        if not (folder / "manifest.json").exists():
+            raise CxidError(f"{folder} holds no cxid outputs (no manifest.json)")
+        read = lambda name: pd.read_parquet(folder / name)  # noqa: E731
+        model = folder / "model.json"
+        return cls(
+            touchpoints=pd.DataFrame(),
+            identities=read("identities.parquet"),
+            customers=read("customers.parquet"),
+            links=read("links.parquet"),
+            rejected=read("rejected.parquet"),
+            id_history=read("id_history.parquet"),
+            suppressed=pd.DataFrame(),
+            refused=pd.DataFrame(),
+            fragment=np.array([], np.int64),
+            model=FellegiSunter.load(model) if model.exists() else None,
+            manifest=json.loads((folder / "manifest.json").read_text(encoding="utf-8")),
+        )
 
     # ------------------------------------------------------------------ writing
     def write(self, path: str | Path) -> Path:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cxid._frames import group_labels
 from cxid.schema import EXTRA_PREFIX
 
 #: Profile attributes and the normalised touchpoint columns they are collected from.
@@ -116,10 +117,7 @@ def build_fragments(touchpoints: pd.DataFrame, fragment: np.ndarray) -> Fragment
     summary = rows.groupby("fragment", sort=True).agg(
         records=("row", "size"), first_row=("row", "min"),
     )
-    summary["sources"] = (
-        rows.drop_duplicates(["fragment", "source"]).sort_values(["fragment", "source"])
-        .groupby("fragment")["source"].agg("+".join)
-    )
+    summary["sources"] = group_labels(fragment, rows["source"])
     return Fragments(values=values, names=names, summary=summary.reset_index(),
                      addresses=addresses)
 

@@ -247,8 +247,8 @@ def linked_record_pairs(
     first such record. Returns record-level fragments and the pair indices into them.
     """
     present = [c for c in PEOPLE_COLUMNS if c in touchpoints.columns]
+    empty = np.array([], np.int64)
     if not present:
-        empty = np.array([], np.int64)
         return build_fragments(touchpoints.iloc[:0], empty), empty, empty
     has = np.zeros(len(touchpoints), dtype=bool)
     for c in present:
@@ -259,7 +259,11 @@ def linked_record_pairs(
     attrs["row"] = rows
     distinct = attrs.drop_duplicates(["fragment", *present])
     first = distinct.groupby("fragment")["row"].transform("min")
-    pairs = distinct[distinct["row"] != first][["row"]].assign(first=first)
+    later = (distinct["row"] != first).to_numpy()
+    pairs = pd.DataFrame({"row": distinct["row"].to_numpy()[later],
+                          "first": first.to_numpy()[later]})
+    if pairs.empty:
+        return build_fragments(touchpoints.iloc[:0], empty), empty, empty
     if len(pairs) > max_pairs:
         pairs = pairs.sample(max_pairs, random_state=seed)
     used = np.unique(np.concatenate([pairs["row"].to_numpy(), pairs["first"].to_numpy()]))

@@ -49,12 +49,15 @@ class Clusters:
     refused: pd.DataFrame
 
 
-def _values_by_fragment(fragments: Fragments, attribute: str) -> dict[int, frozenset[str]]:
+def _values_by_fragment(fragments: Fragments, attribute: str,
+                        among: np.ndarray) -> dict[int, frozenset[str]]:
+    """Value sets of ``attribute`` for the fragments in ``among`` (conflicting ones)."""
     rows = fragments.attribute(attribute)
-    if rows.empty:
-        return {}
-    grouped = rows.groupby("fragment")["value"].agg(frozenset)
-    return dict(zip(grouped.index.tolist(), grouped.tolist(), strict=True))
+    rows = rows[np.isin(rows["fragment"].to_numpy(), among)]
+    sets: dict[int, set[str]] = {}
+    for f, v in zip(rows["fragment"].tolist(), rows["value"].tolist(), strict=True):
+        sets.setdefault(f, set()).add(v)
+    return {f: frozenset(v) for f, v in sets.items()}
 
 
 def _dates_clash(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -79,8 +82,9 @@ def guarded_clusters(
     birth_dates: bool = True,
 ) -> Clusters:
     """Cluster fragments along edges (``left``, ``right``, ``weight``) without ever
-    putting two values of an ``exclusive`` attribute, or clearly different birth dates
-    (when ``birth_dates``), in one cluster."""
+    putting two values of an ``exclusive`` attribute in one cluster, nor (when
+    ``birth_dates``) joining clusters whose birth dates clearly differ through an edge
+    whose fragments did not both carry a date (a chain the model never judged)."""
     n = fragments.n
     labels = connected_clusters(n, left, right)
     empty = pd.DataFrame({"fragment_l": np.array([], np.int64),
@@ -106,7 +110,8 @@ def guarded_clusters(
     edge_mask = in_conflict[left]
     order = np.argsort(-weight[edge_mask], kind="stable")
     el, er, ew = left[edge_mask][order], right[edge_mask][order], weight[edge_mask][order]
-    sets = {attr: _values_by_fragment(fragments, attr) for attr in checks}
+    members = np.flatnonzero(in_conflict)
+    sets = {attr: _values_by_fragment(fragments, attr, members) for attr in checks}
 
     parent: dict[int, int] = {}
     held: dict[int, dict[str, frozenset[str]]] = {}
@@ -137,7 +142,11 @@ def guarded_clusters(
             if ha[attr] and hb[attr] and not (ha[attr] <= hb[attr] or hb[attr] <= ha[attr]):
                 reason = f"would join two {attr} ids"
                 break
-        if reason is None and birth_dates and _dates_clash(ha["birth_date"], hb["birth_date"]):
+        if (reason is None and birth_dates
+                and not (sets["birth_date"].get(a) and sets["birth_date"].get(b))
+                and _dates_clash(ha["birth_date"], hb["birth_date"])):
+            # the edge's own fragments did not both carry a date, so the model never
+            # weighed the clash: this is a chain through a dateless fragment
             reason = "birth dates differ"
         if reason is not None:
             refused.append((a, b, w, reason))
@@ -146,7 +155,6 @@ def guarded_clusters(
         held[ra] = {attr: ha[attr] | hb[attr] for attr in checks}
 
     new = labels.copy()
-    members = np.flatnonzero(in_conflict)
     roots = np.array([find(int(f)) for f in members], dtype=np.int64)
     new[members] = labels.max() + 1 + roots
     refused_frame = pd.DataFrame(refused, columns=["fragment_l", "fragment_r", "match_weight",

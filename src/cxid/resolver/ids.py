@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cxid._frames import group_min_string
+
 ID_PREFIX = "cx-"
 _HASH_KEY = "cxid-customer-v1"  # 16 bytes, fixed: ids must not change between versions
 
@@ -43,9 +45,7 @@ def hash_keys(keys: pd.Series) -> pd.Series:
 
 def _anchors(keys: pd.Series, cluster: np.ndarray) -> pd.Series:
     """Smallest record key per cluster (index = cluster label)."""
-    return pd.DataFrame({"cluster": cluster, "key": keys.to_numpy()}).groupby("cluster")[
-        "key"
-    ].min()
+    return group_min_string(cluster, keys)
 
 
 def _fresh_ids(anchor: pd.Series, taken: set[str], salt: str) -> pd.Series:

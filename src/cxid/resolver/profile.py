@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from cxid._frames import group_labels
+
 RULES = ("most_trusted", "most_recent", "most_frequent")
 
 #: field -> (normalised column, raw column shown when present or None)
@@ -80,9 +82,7 @@ def build_profiles(
     grouped = base.groupby("customer_id", sort=True)
     out = pd.DataFrame({
         "records": grouped.size(),
-        "sources": base.drop_duplicates(["customer_id", "source"])
-        .sort_values(["customer_id", "source"]).groupby("customer_id")["source"]
-        .agg("+".join),
+        "sources": group_labels(base["customer_id"].to_numpy(), base["source"]),
         "first_seen": grouped["observed_at"].min(),
         "last_seen": grouped["observed_at"].max(),
     })

@@ -1,0 +1,33 @@
+"""Vectorised group-wise helpers that pandas would otherwise run in Python per group."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def group_labels(group: np.ndarray, labels: pd.Series, sep: str = "+") -> pd.Series:
+    """Per group, its distinct labels sorted and joined by ``sep`` (index = group).
+
+    Labels become bits of an integer mask (summing distinct bits is an OR), so the
+    join happens once per distinct *combination* rather than once per group.
+    """
+    codes, uniques = pd.factorize(labels.astype(str).to_numpy(), sort=True)
+    if len(uniques) > 62:
+        frame = pd.DataFrame({"g": group, "l": labels.astype(str).to_numpy()})
+        return frame.drop_duplicates().sort_values(["g", "l"]).groupby("g")["l"].agg(sep.join)
+    pairs = pd.DataFrame({"g": group, "bit": np.left_shift(1, codes.astype(np.int64))})
+    mask = pairs.drop_duplicates().groupby("g")["bit"].sum()
+    combos = pd.unique(mask.to_numpy())
+    names = np.asarray(uniques, dtype=object)
+    text = {int(m): sep.join(names[[(int(m) >> i) & 1 == 1 for i in range(len(names))]])
+            for m in combos}
+    return mask.map(text).astype("string")
+
+
+def group_min_string(group: np.ndarray, values: pd.Series) -> pd.Series:
+    """Per group, the smallest string (index = group), via sorted integer codes."""
+    codes, uniques = pd.factorize(values.astype(str).to_numpy(), sort=True)
+    smallest = pd.Series(codes).groupby(group).min()
+    return pd.Series(np.asarray(uniques, dtype=object)[smallest.to_numpy()],
+                     index=smallest.index, dtype="string")
