@@ -411,9 +411,16 @@ def forget(
         if frames_pair is None:
             continue
         ctp, crj = frames_pair
-        kept, _ = apply_suppression(ctp, suppression)
+        # keep only the keys of forgotten records (so they are still accounted for, as
+        # rejected); blank every other value
+        _, hits = apply_suppression(ctp, suppression)
+        hit_keys = set(record_keys(hits["source"], hits["record_id"]).tolist())
+        mask = record_keys(ctp["source"], ctp["record_id"]).isin(hit_keys).to_numpy()
+        blank = [c for c in ctp.columns if c not in ("source", "record_id", "file", "line")]
+        ctp = ctp.copy()
+        ctp.loc[mask, blank] = None
         crj = crj[~crj["record_id"].isin(set(gone["record_id"].astype(str)))]
-        purged[key] = (kept, crj)
+        purged[key] = (ctp, crj)
     keep = ~st.identities["customer_id"].isin(hit_customers)
     st.save(run=st.run, identities=st.identities[keep].reset_index(drop=True),
             registry=st.registry if st.registry is not None else pd.DataFrame(),

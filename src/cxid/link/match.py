@@ -340,7 +340,8 @@ def match_fragments(
             # date or e-mail — a conservative deterministic estimate of the match rate
             strong = (levels[:, 0] >= 3) & ((levels[:, 1] >= 2) | (levels[:, 2] >= 2))
             prior = float(np.clip(strong.mean() if len(strong) else 0.01, 1e-4, 0.5))
-        model = FellegiSunter(model_comparisons(comparisons), fix_u=False, progress=bar)
+        model = FellegiSunter(model_comparisons(comparisons), fix_u=False, max_iter=200,
+                              progress=bar)
         m_levels, m_names = None, ()
         if linked is not None and len(linked[1]):
             m_levels, _ = compare_pairs(linked[0], linked[1], linked[2], comparisons)

@@ -1,0 +1,244 @@
+"""End to end through the public API and the CLI, on the bundled samples and on a
+generated population: accounting of every record, guardrails, outputs, state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cxid.cli import main
+from cxid.errors import ConfigError
+from cxid.evaluate import evaluate, read_labels
+from cxid.pipeline import FORGOTTEN, resolve
+from cxid.synth import generate
+
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+FILES = {"web": "web.jsonl", "beacon": "beacon.csv", "twitter": "twitter.jsonl",
+         "email": "support.mbox", "esp": "esp_audience.csv", "crm": "crm.csv"}
+ZERO_DEVICE = "00000000-0000-0000-0000-000000000000"
+
+
+def sample_sources(folder: Path = SAMPLES) -> dict[str, str]:
+    return {k: str(folder / v) for k, v in FILES.items()}
+
+
+def source_args(folder: Path = SAMPLES) -> list[str]:
+    return [arg for k, v in sample_sources(folder).items() for arg in ("--source", f"{k}={v}")]
+
+
+@pytest.fixture(scope="module")
+def population(tmp_path_factory):
+    return generate(2000, seed=11, out_dir=tmp_path_factory.mktemp("pop2000"))
+
+
+@pytest.fixture(scope="module")
+def deterministic_only(population):
+    return resolve(population.sources, {"matching": {"enabled": False}})
+
+
+@pytest.fixture(scope="module")
+def full(population):
+    return resolve(population.sources)
+
+
+def records_in_files(folder: Path) -> int:
+    """Every record the six files hold, counted independently of cxid's readers."""
+    n = sum(1 for line in open(folder / "web.jsonl", encoding="utf-8") if line.strip())
+    for name in ("beacon.csv", "esp_audience.csv", "crm.csv"):
+        n += len(pd.read_csv(folder / name, dtype=str))
+    n += sum(1 for line in open(folder / "twitter.jsonl", encoding="utf-8") if line.strip())
+    n += sum(1 for line in open(folder / "support.mbox", "rb") if line.startswith(b"From "))
+    return n
+
+
+def test_cli_resolve_and_evaluate_on_samples(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["-q", "resolve", *source_args(), "--out", str(out)]) == 0
+    for name in ("identities.parquet", "customers.parquet", "links.parquet",
+                 "rejected.parquet", "id_history.parquet", "manifest.json"):
+        assert (out / name).exists(), name
+    manifest = json.loads((out / "manifest.json").read_text())
+    identities = pd.read_parquet(out / "identities.parquet")
+    rejected = pd.read_parquet(out / "rejected.parquet")
+    counts = manifest["counts"]
+    assert counts["records_in"] == len(identities) + len(rejected)
+    assert counts["records_in"] == records_in_files(SAMPLES)
+    assert identities.duplicated(["source", "record_id"]).sum() == 0
+    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+    # every truth record comes out somewhere
+    truth = read_labels(SAMPLES / "truth.csv")
+    keys = set(zip(identities.source, identities.record_id, strict=True)) | set(
+        zip(rejected.source, rejected.record_id.fillna(""), strict=True))
+    assert set(zip(truth.source, truth.record_id, strict=True)) <= keys
+    capsys.readouterr()
+    assert main(["evaluate", "--truth", str(SAMPLES / "truth.csv"), "--pred", str(out),
+                 "--linkable-only", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["bcubed_f1"] > 0.95
+
+
+def test_python_m_entry_point_and_bad_config(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[sources.shop]\nkind = "crm"\npath = "nope.csv"\n'
+                   '[matching]\nthreshold = 2\n', encoding="utf-8")
+    assert main(["resolve", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "threshold" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_unknown_mapped_column_stops_before_any_work(tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("customer_id,email\nC1,a@b.fr\n", encoding="utf-8")
+    config = {"sources": {"crm": {"kind": "crm", "path": str(crm),
+                                  "mapping": {"email": "Adresse e-mail"}}}}
+    with pytest.raises(ConfigError, match="Adresse e-mail"):
+        resolve(config=config)
+
+
+def test_deterministic_linking_guarantees(population, deterministic_only):
+    res = deterministic_only
+    tp = res.touchpoints.assign(customer_id=res.identities["customer_id"].to_numpy())
+    # no customer holds two account ids
+    accounts = tp.dropna(subset=["account_norm"]).groupby("customer_id")["account_norm"].nunique()
+    assert accounts.max() == 1
+    # the all-zeros advertising id identifies nobody: it is never evidence
+    raw_zero = tp["device_id"].str.lower() == ZERO_DEVICE
+    assert raw_zero.sum() > 0
+    assert tp.loc[raw_zero.fillna(False), "device_norm"].isna().all()
+    assert not res.links["b"].str.contains(ZERO_DEVICE, regex=False).any()
+    # every input record is in identities or in rejected
+    truth = read_labels(population.truth)
+    counts = res.manifest["counts"]
+    assert counts["identities"] + counts["rejected"] == counts["records_in"]
+    assert counts["records_in"] >= len(truth)
+    ev = evaluate(truth, res.identities, linkable_only=True)
+    assert ev.bcubed_precision > 0.99
+
+
+def test_matching_keeps_account_ids_exclusive_and_improves_recall(population, full,
+                                                                   deterministic_only):
+    tp = full.touchpoints.assign(customer_id=full.identities["customer_id"].to_numpy())
+    accounts = tp.dropna(subset=["account_norm"]).groupby("customer_id")["account_norm"].nunique()
+    assert accounts.max() == 1
+    truth = read_labels(population.truth)
+    det = evaluate(truth, deterministic_only.identities, linkable_only=True)
+    both = evaluate(truth, full.identities, linkable_only=True)
+    assert both.bcubed_recall > det.bcubed_recall
+    assert both.bcubed_f1 > 0.975, both.summary()
+    assert full.manifest["counts"]["match_edges"] > 0
+
+
+def test_explain_and_customer_graph(full):
+    big = full.largest_customers(1)["customer_id"].iloc[0]
+    graph = full.customer(big)
+    own = full.identities[full.identities["customer_id"] == big]
+    assert graph.number_of_nodes() >= len(own)
+    a = f"{own.iloc[0]['source']}:{own.iloc[0]['record_id']}"
+    b = f"{own.iloc[-1]['source']}:{own.iloc[-1]['record_id']}"
+    why = full.explain(a, b)
+    assert why.same_customer and len(why.path) >= 1
+    assert why.path.iloc[0]["a"] == f"record:{a}"
+    assert "one customer" in why.text()
+    other = full.identities[full.identities["customer_id"] != big].iloc[0]
+    not_same = full.explain(a, f"{other['source']}:{other['record_id']}")
+    assert not not_same.same_customer and "different customers" in not_same.text()
+
+
+def test_same_inputs_same_ids_byte_for_byte(tmp_path):
+    for name in ("one", "two"):
+        assert main(["-q", "resolve", *source_args(), "--out", str(tmp_path / name)]) == 0
+    a = (tmp_path / "one" / "identities.parquet").read_bytes()
+    b = (tmp_path / "two" / "identities.parquet").read_bytes()
+    assert a == b
+
+
+def test_state_keeps_ids_and_incremental_equals_full(tmp_path):
+    folder = tmp_path / "pop"
+    generate(400, seed=5, out_dir=folder)
+    sources = sample_sources(folder)
+    first_five = {k: v for k, v in sources.items() if k != "twitter"}
+    state = tmp_path / "state"
+    run1 = resolve(first_five, state=state)
+    run1.save_state(state)
+    again = resolve(first_five, state=state)
+    assert again.identities.equals(run1.identities)
+    assert again.id_history.empty
+    assert all(i["cached"] for i in again.manifest["inputs"])
+    # add the Twitter file: incremental run on the state (cached inputs, same model) ...
+    run2 = resolve(sources, state=state)
+    assert [i["cached"] for i in run2.manifest["inputs"]] == [
+        k != "twitter" for k in sources]
+    # ... equals a full run from scratch with the same model
+    model = tmp_path / "model.json"
+    run1.model.save(model)
+    full = resolve(sources, {"matching": {"model": str(model)}})
+    merged = run2.identities.merge(full.identities, on=["source", "record_id"])
+    assert len(merged) == len(full.identities)
+    same_partition = merged.groupby("customer_id_x")["customer_id_y"].nunique().max() == 1 \
+        and merged.groupby("customer_id_y")["customer_id_x"].nunique().max() == 1
+    assert same_partition
+    # customers untouched by the new file keep their ids
+    before = run1.identities.merge(run2.identities, on=["source", "record_id"])
+    moved = before.groupby("customer_id_x")["customer_id_y"].nunique()
+    kept = before[before["customer_id_x"].isin(moved.index[moved == 1])]
+    assert (kept["customer_id_x"] == kept["customer_id_y"]).mean() > 0.99
+    # every id change is in the history
+    changed = set(before.loc[before["customer_id_x"] != before["customer_id_y"], "customer_id_x"])
+    assert changed <= set(run2.id_history["old_customer_id"])
+
+
+def test_forget_removes_a_person_and_keeps_them_out(tmp_path, capsys):
+    state, out = tmp_path / "state", tmp_path / "out"
+    assert main(["-q", "resolve", *source_args(), "--out", str(out), "--state",
+                 str(state)]) == 0
+    before = pd.read_parquet(out / "identities.parquet")
+    customers = pd.read_parquet(out / "customers.parquet")
+    target = customers.dropna(subset=["email"]).nlargest(1, "records").iloc[0]
+    email = target["email"]
+    assert main(["-q", "forget", "--state", str(state), "--email", email, "--out",
+                 str(out)]) == 0
+    after = pd.read_parquet(out / "identities.parquet")
+    rejected = pd.read_parquet(out / "rejected.parquet")
+    gone = before[before["customer_id"] == target["customer_id"]]
+    assert len(gone) > 0
+    assert not after["customer_id"].eq(target["customer_id"]).any()
+    forgotten = rejected[rejected["reason"] == FORGOTTEN]
+    assert len(forgotten) >= len(gone)
+    assert forgotten["raw"].isna().all()
+    # nobody else lost their id
+    others = before[before["customer_id"] != target["customer_id"]].merge(
+        after, on=["source", "record_id"])
+    assert (others["customer_id_x"] == others["customer_id_y"]).mean() > 0.99
+    # a later run on the same files keeps them out
+    assert main(["-q", "resolve", *source_args(), "--out", str(out), "--state",
+                 str(state)]) == 0
+    again = pd.read_parquet(out / "identities.parquet")
+    assert not again.merge(gone[["source", "record_id"]]).shape[0]
+    suppression = pd.read_parquet(state / "suppression.parquet")
+    assert email not in set(suppression["value_hash"])  # hashes only
+
+
+def test_atomic_write_keeps_previous_outputs(tmp_path, monkeypatch, full):
+    out = tmp_path / "out"
+    full.write(out)
+    before = (out / "identities.parquet").read_bytes()
+    import cxid.resolution as resolution
+
+    calls = {"n": 0}
+    real = resolution._write_parquet
+
+    def crash_on_third(frame, path):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        real(frame, path)
+
+    monkeypatch.setattr(resolution, "_write_parquet", crash_on_third)
+    with pytest.raises(OSError, match="disk full"):
+        full.write(out)
+    assert (out / "identities.parquet").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
