@@ -46,11 +46,15 @@ def full(population):
 
 def records_in_files(folder: Path) -> int:
     """Every record the six files hold, counted independently of cxid's readers."""
-    n = sum(1 for line in open(folder / "web.jsonl", encoding="utf-8") if line.strip())
+    def lines(name: str) -> int:
+        text = (folder / name).read_text(encoding="utf-8")
+        return sum(1 for line in text.splitlines() if line.strip())
+
+    n = lines("web.jsonl") + lines("twitter.jsonl")
     for name in ("beacon.csv", "esp_audience.csv", "crm.csv"):
         n += len(pd.read_csv(folder / name, dtype=str))
-    n += sum(1 for line in open(folder / "twitter.jsonl", encoding="utf-8") if line.strip())
-    n += sum(1 for line in open(folder / "support.mbox", "rb") if line.startswith(b"From "))
+    n += sum(1 for line in (folder / "support.mbox").read_bytes().splitlines()
+             if line.startswith(b"From "))
     return n
 
 
