@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv samples bench clean
+.PHONY: demo test lint venv samples bench notebook clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,19 @@ lint: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest
+
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# cxid vs Splink 5 on a generated population; numbers go to bench/RESULTS.md by hand
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/bench_vs_splink.py --persons $(or $(PERSONS),20000) --repeat $(or $(REPEAT),3)
+
+notebook: $(STAMP)
+	$(BIN)/python notebooks/make_quickstart.py
 
 samples: $(STAMP)
 	$(BIN)/cxid synth --persons 300 --seed 7 --out data/samples
