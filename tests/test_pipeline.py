@@ -230,18 +230,18 @@ def test_atomic_write_keeps_previous_outputs(tmp_path, monkeypatch, full):
     out = tmp_path / "out"
     full.write(out)
     before = (out / "identities.parquet").read_bytes()
-    import cxid.resolution as resolution
+    from cxid.engine import LocalEngine
 
     calls = {"n": 0}
-    real = resolution._write_parquet
+    real = LocalEngine.write_table
 
-    def crash_on_third(frame, path):
+    def crash_on_third(self, frame, path):
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError("disk full")
-        real(frame, path)
+        real(self, frame, path)
 
-    monkeypatch.setattr(resolution, "_write_parquet", crash_on_third)
+    monkeypatch.setattr(LocalEngine, "write_table", crash_on_third)
     with pytest.raises(OSError, match="disk full"):
         full.write(out)
     assert (out / "identities.parquet").read_bytes() == before

@@ -21,8 +21,9 @@ import pandas as pd
 
 from cxid import __version__
 from cxid.config import SOURCE_KINDS, Config, SourceConfig, config_from_dict, load_config
+from cxid.engine import LocalEngine, get_engine
 from cxid.errors import ConfigError, CxidError
-from cxid.ingest import check_source, read_source
+from cxid.ingest import check_source
 from cxid.link.blocking import DEFAULT_RULES
 from cxid.link.fragments import build_fragments
 from cxid.link.identifiers import link_identifiers
@@ -105,6 +106,7 @@ def read_sources(
     *,
     default_region: str = "FR",
     state: State | None = None,
+    engine: LocalEngine | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]], dict[str, Any]]:
     """Check every source, then read and normalise each one (or take it from the state's
     cache when the same file was read the same way before).
@@ -125,8 +127,9 @@ def read_sources(
             tp, rj = hit
             cache[key] = None
         else:
-            result = read_source(s.kind, s.path, source=s.name, mapping=s.mapping or None,
-                                 id_column=s.id_column)
+            result = (engine or get_engine()).read(
+                s.kind, str(s.path), source=s.name, mapping=dict(s.mapping) or None,
+                id_column=s.id_column)
             tp, report = normalize_touchpoints(result.touchpoints, default_region=default_region)
             rj = result.rejected
             cache[key] = (tp, rj)
@@ -183,6 +186,7 @@ def resolve(
     *,
     state: str | Path | None = None,
     refit: bool = False,
+    engine: str | LocalEngine | None = None,
     progress: Progress | bool | None = None,
 ) -> Resolution:
     """Resolve touchpoints from ``sources`` into customers.
@@ -195,6 +199,9 @@ def resolve(
     inputs already read are taken from its cache, and its fitted model is reused
     (unless ``refit`` or the config names a model); call
     :meth:`Resolution.save_state` or the CLI to write the new state.
+
+    ``engine``: ``"local"`` (default) or ``"spark"`` (``pip install 'cxid[spark]'``);
+    both give the same customer ids.
     """
     started = time.perf_counter()
     prior_state = State.load(state) if state is not None else None
@@ -203,15 +210,16 @@ def resolve(
     cfg = load_config(config)
     srcs = _sources(sources, cfg)
     bar = as_progress(progress)
+    eng = get_engine(engine)
 
     touchpoints, rejected, inputs, cache = read_sources(
-        srcs, bar, default_region=cfg.default_region, state=prior_state)
+        srcs, bar, default_region=cfg.default_region, state=prior_state, engine=eng)
     if prior_state is not None:
         touchpoints, forgotten = apply_suppression(touchpoints, prior_state.suppression)
         rejected = pd.concat([rejected, forgotten], ignore_index=True)
     bar.message(f"read {len(touchpoints):,} touchpoints, rejected {len(rejected):,}")
 
-    det = link_identifiers(touchpoints, cfg.identifiers)
+    det = link_identifiers(touchpoints, cfg.identifiers, engine=eng)
     bar.message(
         f"deterministic linking: {det.n_fragments:,} fragments, "
         f"{len(det.suppressed):,} identifier values suppressed, {len(det.refused):,} refused"
@@ -232,14 +240,14 @@ def resolve(
             if model is None and m.learn_m_from_links else None
         match = match_fragments(
             fragments, rules=m.blocking or DEFAULT_RULES, comparisons=comparisons, model=model,
-            linked=linked,
+            linked=linked, engine=eng,
             exclude_same_source=m.link_only, u_sample=m.u_sample,
             max_block_size=m.max_block_size, max_pairs=m.max_pairs, seed=m.seed, progress=bar,
         )
         above = match.pairs[match.pairs["match_probability"] >= m.threshold]
         clusters = guarded_clusters(
             fragments, above["fragment_l"].to_numpy(), above["fragment_r"].to_numpy(),
-            above["match_weight"].to_numpy(),
+            above["match_weight"].to_numpy(), engine=eng,
         )
         fragment_cluster = clusters.label
         refused_keys = pd.MultiIndex.from_frame(clusters.refused[["fragment_l", "fragment_r"]])

@@ -13,9 +13,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from cxid.engine import LocalEngine, get_engine
 from cxid.errors import CxidError
 from cxid.link.model import FellegiSunter
 from cxid.resolver.graph import (
@@ -203,27 +202,29 @@ class Resolution:
         )
 
     # ------------------------------------------------------------------ writing
-    def write(self, path: str | Path) -> Path:
+    def write(self, path: str | Path, *, engine: str | LocalEngine | None = None) -> Path:
         """Write the outputs to folder ``path`` atomically.
 
         Files are written to a temporary sibling folder which then replaces ``path``
-        by renames, so a crash mid-write leaves the previous outputs intact.
+        by renames, so a crash mid-write leaves the previous outputs intact. The
+        engine writes the tables (Spark writes each as a folder of parquet parts).
         """
+        write_table = get_engine(engine).write_table
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
-            _write_parquet(self.identities, tmp / "identities.parquet")
-            _write_parquet(self.customers, tmp / "customers.parquet")
-            _write_parquet(self.links, tmp / "links.parquet")
-            _write_parquet(self.rejected, tmp / "rejected.parquet")
-            _write_parquet(self.id_history, tmp / "id_history.parquet")
+            write_table(self.identities, tmp / "identities.parquet")
+            write_table(self.customers, tmp / "customers.parquet")
+            write_table(self.links, tmp / "links.parquet")
+            write_table(self.rejected, tmp / "rejected.parquet")
+            write_table(self.id_history, tmp / "id_history.parquet")
             guards = pd.concat(
                 [self.suppressed.assign(decision="suppressed"),
                  self.refused.assign(decision="refused")], ignore_index=True)
             guards = guards.astype({c: "string" for c in ("kind", "value", "reason", "decision")
                                     if c in guards.columns})
-            _write_parquet(guards, tmp / "identifier_guards.parquet")
+            write_table(guards, tmp / "identifier_guards.parquet")
             if self.model is not None:
                 self.model.save(tmp / "model.json")
             (tmp / "manifest.json").write_text(
@@ -256,5 +257,3 @@ class Resolution:
         return Path(path)
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cxid.engine import LocalEngine, get_engine
 from cxid.errors import ConfigError, CxidError
 from cxid.link.fragments import Fragments
 from cxid.progress import Progress, as_progress
@@ -169,6 +170,7 @@ def candidate_pairs(
     max_block_size: int = 2000,
     max_pairs: int = 200_000_000,
     progress: Progress | bool | None = None,
+    engine: LocalEngine | None = None,
 ) -> CandidatePairs:
     """Union of the pairs produced by every rule, with a per-rule report.
 
@@ -179,6 +181,7 @@ def candidate_pairs(
     if problems:
         raise ConfigError(problems)
     bar = as_progress(progress)
+    engine = engine or get_engine()
     n = max(fragments.n, 1)
     codes = []
     report = []
@@ -190,10 +193,9 @@ def candidate_pairs(
         big = sizes > max_block_size
         skipped_pairs = int((sizes[big].astype(np.int64) * (sizes[big] - 1) // 2).sum())
         keep = ~big[key_id] if len(key_id) else np.array([], bool)
-        block = pd.DataFrame({"k": key_id[keep], "f": keys["fragment"].to_numpy()[keep]})
-        pairs = block.merge(block, on="k", suffixes=("l", "r"))
-        pairs = pairs[pairs["fl"] < pairs["fr"]]
-        code = np.unique(pairs["fl"].to_numpy(np.int64) * n + pairs["fr"].to_numpy(np.int64))
+        block = pd.DataFrame({"k": key_id[keep].astype(np.int64),
+                              "f": keys["fragment"].to_numpy(np.int64)[keep]})
+        code = engine.block_pairs(block, n)
         codes.append(code)
         total += len(code)
         label = " & ".join(rule)

@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from cxid.config import IdentifierRule, default_identifier_rules
+from cxid.engine import LocalEngine, get_engine
 from cxid.schema import IDENTIFIER_COLUMNS, require
 
 log = logging.getLogger(__name__)
@@ -147,18 +146,14 @@ def _suppress(
     return kept, suppressed.reset_index(drop=True)
 
 
-def _components(n_rows: int, edges: pd.DataFrame) -> np.ndarray:
+def _components(n_rows: int, edges: pd.DataFrame, engine: LocalEngine) -> np.ndarray:
     """Connected components of the record--value bipartite graph, labels per record."""
     if edges.empty:
         return np.arange(n_rows, dtype=np.int64)
     value_id = pd.MultiIndex.from_frame(edges[["kind", "value"]]).factorize()[0]
     n_values = int(value_id.max()) + 1
     rows = edges["row"].to_numpy(np.int64)
-    graph = coo_matrix(
-        (np.ones(len(rows), dtype=np.int8), (rows, n_rows + value_id)),
-        shape=(n_rows + n_values, n_rows + n_values),
-    )
-    _, labels = connected_components(graph, directed=False)
+    labels = engine.connected_components(n_rows + n_values, rows, n_rows + value_id)
     return labels[:n_rows].astype(np.int64)
 
 
@@ -238,6 +233,8 @@ def _replay_conflicts(
 def link_identifiers(
     touchpoints: pd.DataFrame,
     rules: Sequence[IdentifierRule] | None = None,
+    *,
+    engine: LocalEngine | None = None,
 ) -> DeterministicLinks:
     """Group normalised touchpoints into fragments through shared identifier values.
 
@@ -257,7 +254,7 @@ def link_identifiers(
 
     edges = identifier_edges(touchpoints, rules)
     edges, suppressed = _suppress(edges, accounts, people, rules)
-    labels = _components(n, edges)
+    labels = _components(n, edges, engine or get_engine())
     labels, edges, refused = _replay_conflicts(labels, edges, accounts, rules)
     fragment = pd.factorize(labels, sort=False)[0].astype(np.int64)
 

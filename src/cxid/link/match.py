@@ -8,6 +8,7 @@ probabilistic edges.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cxid.engine import LocalEngine, get_engine
 from cxid.errors import ConfigError
 from cxid.link import compare as cmp
 from cxid.link.blocking import DEFAULT_RULES, CandidatePairs, candidate_pairs
@@ -169,9 +171,46 @@ def compare_pairs(
     specs: Sequence[ComparisonSpec] = DEFAULT_COMPARISONS,
     *,
     tf_tables: dict[str, pd.Series] | None = None,
+    engine: LocalEngine | None = None,
+    batch_pairs: int = 1_000_000,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Level matrix ``(n_pairs, n_specs)`` (int8, -1 missing) and, for ``tf`` specs, the
-    value each pair agrees on exactly (for term-frequency adjustment)."""
+    value each pair agrees on exactly (for term-frequency adjustment).
+
+    Pairs are compared in batches of ``batch_pairs`` through the engine's
+    ``map_batches`` (memory stays bounded; on Spark the batches run on executors).
+    """
+    engine = engine or get_engine()
+    frame = pd.DataFrame({"l": np.asarray(left, np.int64), "r": np.asarray(right, np.int64)})
+    batch = functools.partial(_compare_batch, fragments, tuple(specs), tf_tables)
+    out = engine.map_batches(batch, frame, batch_pairs)
+    levels = np.column_stack([out[f"l_{s.name}"].to_numpy(np.int8) for s in specs]) \
+        if len(specs) else np.zeros((len(frame), 0), np.int8)
+    shared = {s.name: out[f"s_{s.name}"].to_numpy(object, na_value=None)
+              for s in specs if s.tf}
+    return levels.reshape(len(frame), len(specs)), shared
+
+
+def _compare_batch(fragments: Fragments, specs: Sequence[ComparisonSpec],
+                   tf_tables: dict[str, pd.Series] | None, frame: pd.DataFrame
+                   ) -> pd.DataFrame:
+    """One batch of pairs (columns l, r) -> level columns ``l_<name>`` and, for tf
+    comparisons, the shared value ``s_<name>``."""
+    levels, shared = _compare_arrays(fragments, frame["l"].to_numpy(np.int64),
+                                     frame["r"].to_numpy(np.int64), specs, tf_tables)
+    out = {f"l_{s.name}": levels[:, j] for j, s in enumerate(specs)}
+    out.update({f"s_{name}": pd.array(values, dtype="string")
+                for name, values in shared.items()})
+    return pd.DataFrame(out)
+
+
+def _compare_arrays(
+    fragments: Fragments,
+    left: np.ndarray,
+    right: np.ndarray,
+    specs: Sequence[ComparisonSpec],
+    tf_tables: dict[str, pd.Series] | None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     n = len(left)
     levels = np.full((n, len(specs)), cmp.MISSING, dtype=np.int8)
     shared: dict[str, np.ndarray] = {}
@@ -303,6 +342,7 @@ def match_fragments(
     seed: int = 0,
     linked: tuple[Fragments, np.ndarray, np.ndarray] | None = None,
     progress: Progress | bool | None = None,
+    engine: LocalEngine | None = None,
 ) -> MatchResult:
     """Block, compare and score fragment pairs.
 
@@ -318,8 +358,9 @@ def match_fragments(
     if problems:
         raise ConfigError(problems)
     bar = as_progress(progress)
+    engine = engine or get_engine()
     cands: CandidatePairs = candidate_pairs(fragments, rules, max_block_size=max_block_size,
-                                            max_pairs=max_pairs, progress=bar)
+                                            max_pairs=max_pairs, progress=bar, engine=engine)
     left, right = cands.left, cands.right
     if exclude_same_source and len(left):
         sources = fragments.summary["sources"].to_numpy(object)
@@ -329,12 +370,13 @@ def match_fragments(
     bar.message(f"blocking: {len(left):,} candidate fragment pairs")
 
     tf_tables = term_frequencies(fragments, comparisons)
-    levels, shared = compare_pairs(fragments, left, right, comparisons, tf_tables=tf_tables)
+    levels, shared = compare_pairs(fragments, left, right, comparisons, tf_tables=tf_tables,
+                                   engine=engine)
     bar.update("compared pairs", len(left), len(left), "pairs")
 
     if model is None:
         ru, rv = random_pairs(fragments.n, u_sample, seed)
-        u_levels, _ = compare_pairs(fragments, ru, rv, comparisons)
+        u_levels, _ = compare_pairs(fragments, ru, rv, comparisons, engine=engine)
         if prior is None:
             # EM starting point: the share of candidates that agree on name and birth
             # date or e-mail — a conservative deterministic estimate of the match rate
@@ -344,7 +386,8 @@ def match_fragments(
                               progress=bar)
         m_levels, m_names = None, ()
         if linked is not None and len(linked[1]):
-            m_levels, _ = compare_pairs(linked[0], linked[1], linked[2], comparisons)
+            m_levels, _ = compare_pairs(linked[0], linked[1], linked[2], comparisons,
+                                        engine=engine)
             m_names = tuple(s.name for s in comparisons if s.method in LABEL_METHODS
                             and s.attribute not in IDENTIFIER_ATTRIBUTES)
             bar.message(f"m of {', '.join(m_names)} from {len(linked[1]):,} linked record pairs")

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from cxid.engine import LocalEngine, get_engine
 from cxid.link.compare import date_levels
 from cxid.link.fragments import Fragments
 
@@ -28,14 +27,11 @@ log = logging.getLogger(__name__)
 EXCLUSIVE_ATTRIBUTES: tuple[str, ...] = ("account", "loyalty")
 
 
-def connected_clusters(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def connected_clusters(n: int, left: np.ndarray, right: np.ndarray,
+                       engine: LocalEngine | None = None) -> np.ndarray:
     """Cluster label per node: connected components of the edge list, numbered densely
     in order of each component's first node."""
-    if n == 0:
-        return np.array([], np.int64)
-    graph = coo_matrix((np.ones(len(left), np.int8), (left, right)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    return pd.factorize(labels, sort=False)[0].astype(np.int64)
+    return (engine or get_engine()).connected_components(n, left, right)
 
 
 @dataclass(frozen=True)
@@ -80,13 +76,14 @@ def guarded_clusters(
     *,
     exclusive: Sequence[str] = EXCLUSIVE_ATTRIBUTES,
     birth_dates: bool = True,
+    engine: LocalEngine | None = None,
 ) -> Clusters:
     """Cluster fragments along edges (``left``, ``right``, ``weight``) without ever
     putting two values of an ``exclusive`` attribute in one cluster, nor (when
     ``birth_dates``) joining clusters whose birth dates clearly differ through an edge
     whose fragments did not both carry a date (a chain the model never judged)."""
     n = fragments.n
-    labels = connected_clusters(n, left, right)
+    labels = connected_clusters(n, left, right, engine)
     empty = pd.DataFrame({"fragment_l": np.array([], np.int64),
                           "fragment_r": np.array([], np.int64),
                           "match_weight": np.array([], float), "reason": []})

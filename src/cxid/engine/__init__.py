@@ -1,0 +1,103 @@
+"""Engines: the few operations whose implementation depends on scale.
+
+Everything else in cxid (readers, normalisers, comparison functions, the
+Fellegi–Sunter maths, survivorship) is pure logic over pandas/Arrow batches and never
+knows where it runs. An engine supplies:
+
+* ``read``: one source file -> touchpoints + rejected (the same readers everywhere);
+* ``block_pairs``: fragment pairs sharing a blocking key (a self-join per key);
+* ``map_batches``: apply a pure batch function to a frame, in batches;
+* ``connected_components``: component label per node of an edge list;
+* ``write_table``: one output table.
+
+:class:`LocalEngine` (the default) does them in-process with pandas, pyarrow and
+scipy. ``SparkEngine`` (``cxid[spark]``, :mod:`cxid.engine.spark`) does them with
+Spark DataFrames (mapInArrow, joins, iterative large-star/small-star). Both return
+identical results, so the same config and inputs give the same customer ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components as _scipy_components
+
+from cxid.errors import ConfigError
+from cxid.schema import ReadResult
+
+ENGINES = ("local", "spark")
+
+BatchFunction = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def dense_labels(labels: np.ndarray) -> np.ndarray:
+    """Renumber component labels 0, 1, 2... in order of each component's first node, so
+    that any correct component labelling gives the same result."""
+    return pd.factorize(np.asarray(labels), sort=False)[0].astype(np.int64)
+
+
+class LocalEngine:
+    """In-process engine: pandas hash joins, direct calls, scipy, pyarrow."""
+
+    name = "local"
+
+    def read(self, kind: str, path: str, *, source: str,
+             mapping: dict | None, id_column: str | None) -> ReadResult:
+        """Read one source file with cxid's reader of that kind."""
+        from cxid.ingest import read_source
+
+        return read_source(kind, path, source=source, mapping=mapping, id_column=id_column)
+
+    def block_pairs(self, block: pd.DataFrame, n: int) -> np.ndarray:
+        """Distinct pair codes ``left * n + right`` (left < right) of the fragments
+        sharing a key; ``block`` has int64 columns ``k`` (key id) and ``f`` (fragment)."""
+        pairs = block.merge(block, on="k", suffixes=("l", "r"))
+        pairs = pairs[pairs["fl"] < pairs["fr"]]
+        return np.unique(pairs["fl"].to_numpy(np.int64) * n + pairs["fr"].to_numpy(np.int64))
+
+    def map_batches(self, function: BatchFunction, frame: pd.DataFrame,
+                    batch_rows: int = 1_000_000) -> pd.DataFrame:
+        """``function`` applied to ``frame`` in row batches, results concatenated in
+        order. ``function`` must be pure and row-wise (a batch boundary changes
+        nothing)."""
+        if len(frame) <= batch_rows:
+            return function(frame).reset_index(drop=True)
+        parts = [function(frame.iloc[i:i + batch_rows])
+                 for i in range(0, len(frame), batch_rows)]
+        return pd.concat(parts, ignore_index=True)
+
+    def connected_components(self, n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Component label per node ``0..n-1`` (dense, ordered by first node)."""
+        if n == 0:
+            return np.array([], np.int64)
+        graph = coo_matrix((np.ones(len(left), np.int8),
+                            (np.asarray(left, np.int64), np.asarray(right, np.int64))),
+                           shape=(n, n))
+        _, labels = _scipy_components(graph, directed=False)
+        return dense_labels(labels)
+
+    def write_table(self, frame: pd.DataFrame, path: Path) -> None:
+        """Write one output table as a parquet file."""
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+    def close(self) -> None:
+        """Release resources (nothing to do locally)."""
+
+
+def get_engine(name: str | LocalEngine | None = None) -> LocalEngine:
+    """The engine called ``name`` (``local`` by default, or ``spark``)."""
+    if name is None or name == "local":
+        return LocalEngine()
+    if isinstance(name, LocalEngine):
+        return name
+    if name == "spark":
+        from cxid.engine.spark import SparkEngine
+
+        return SparkEngine()
+    raise ConfigError(f"unknown engine {name!r} (known: {', '.join(ENGINES)})")
