@@ -137,3 +137,9 @@ def test_normalize_name_200k_rows_runs_per_distinct(monkeypatch: pytest.MonkeyPa
     assert sizes == [rows.nunique()]
     assert (result.status == Status.JUNK).sum() == (rows == "N/A").sum()
     assert result.values.iloc[int(np.flatnonzero(rows != "N/A")[0])].startswith("jean pierre")
+
+
+def test_fold_ascii_leaves_its_input_unchanged() -> None:
+    s = pd.Series(["Hélène", "abc", None], dtype=pd.StringDtype("python"))
+    assert fold_ascii(s).tolist()[:2] == ["Helene", "abc"]
+    assert s.tolist()[:2] == ["Hélène", "abc"]

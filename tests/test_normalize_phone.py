@@ -82,8 +82,8 @@ def test_parser_called_once_per_distinct_cleaned_value(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(phone_module.phonenumbers, "parse", counting_parse)
     rng = np.random.default_rng(7)
-    distinct = [f"06 {i // 10000 % 100:02d} {i // 100 % 100:02d} {i % 100:02d} 1{i % 10}"
-                for i in range(2000)]
+    # Belgian mobiles: not French, so every one goes through phonenumbers.parse.
+    distinct = [f"+32 470 {i // 100 % 100:02d} {i % 100:02d} 1{i % 10}" for i in range(2000)]
     # Same numbers in a second spelling: cleaned to the same digits, parsed once.
     distinct += [d.replace(" ", ".") for d in distinct[:500]]
     rows = pd.Series(distinct, dtype="string").take(rng.integers(0, len(distinct), 200_000))
@@ -92,3 +92,28 @@ def test_parser_called_once_per_distinct_cleaned_value(monkeypatch: pytest.Monke
     assert len(calls) == len(set(calls)) <= 2000
     assert len(calls) == clean_phone(pd.Series(distinct, dtype="string")).nunique()
     assert out.notna().mean() > 0.9
+
+
+def test_french_numbers_skip_the_parser_and_agree_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(11)
+    national = [str(n) for n in rng.integers(100_000_000, 1_000_000_000, 3000)]
+    # Every leading block, overseas departments (0692…, 0590…) and invalid ranges.
+    national += [f"{p}{n % 1_000_000:06d}" for p in range(100, 1000, 7)
+                 for n in rng.integers(0, 1_000_000, 3)]
+    raw = [("0" if i % 2 else "+33") + n for i, n in enumerate(national)]
+    expected = [phone_module._e164(v, "FR") for v in raw]
+
+    calls = []
+    real_parse = phonenumbers.parse
+
+    def counting_parse(number: str, region: str | None = None, *args, **kwargs):
+        calls.append(number)
+        return real_parse(number, region, *args, **kwargs)
+
+    monkeypatch.setattr(phone_module.phonenumbers, "parse", counting_parse)
+    out = normalize_phone(pd.Series(raw, dtype="string"))
+    assert [None if pd.isna(v) else v for v in out] == expected
+    assert calls == []
+    assert any(v and v.startswith("+262") for v in expected)

@@ -50,6 +50,7 @@ from cxid.normalize.names import (
     Normalized,
     Status,
     blank,
+    blank_rows,
     fold_ascii,
     normalize_name,
     normalize_name_with_status,
@@ -143,7 +144,8 @@ def _fill_names(
 ) -> tuple[Normalized, Normalized]:
     """Where both names are null and ``full_name`` is present, split ``full_name``."""
     need = first.values.isna().to_numpy(bool) & last.values.isna().to_numpy(bool)
-    need &= ~blank(full_name.astype("string"))
+    if need.any():
+        need &= ~blank_rows(full_name)
     if not need.any():
         return first, last
     split, split_status = split_full_name_with_status(full_name[need])

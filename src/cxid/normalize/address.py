@@ -19,6 +19,7 @@ from cxid.normalize.names import (
     Normalized,
     Status,
     blank,
+    blank_rows,
     broadcast,
     broadcast_status,
     distinct,
@@ -102,6 +103,12 @@ _COUNTRY_WORDS = sorted((k for k in COUNTRY_NAMES if len(k) > 3), key=len, rever
 _FR_POSTCODE = r"(?:0[1-9]|[1-8]\d|9[0-8])\d{3}"
 
 
+def _fullmatch_rows(series: pd.Series, pattern: str) -> np.ndarray:
+    """Per-row ``str.fullmatch`` (null → False), matched once per distinct value."""
+    codes, uniques = distinct(series)
+    return np.append(uniques.str.fullmatch(pattern).to_numpy(bool), False)[codes]
+
+
 def _fold_lower(u: pd.Series) -> pd.Series:
     return strip_symbols(fold_ascii(u)).str.lower().str.strip()
 
@@ -166,9 +173,10 @@ def normalize_postcode_with_status(
         known = np.zeros(len(series), dtype=bool)
         is_fr = np.zeros(len(series), dtype=bool)
     else:
-        c = country.astype("string").str.upper()
-        known = c.notna().to_numpy(bool)
-        is_fr = c.isin(["FR", "MC"]).fillna(False).to_numpy(bool)
+        country_codes, countries = distinct(country)
+        known = country_codes >= 0
+        is_fr = np.append(countries.str.upper().isin(["FR", "MC"]).to_numpy(bool),
+                          False)[country_codes]
     # Unknown country: French when it looks French (or lost its leading zero).
     use_fr = is_fr | (~known & (fr_st == Status.OK))
     value = pd.Series(np.where(use_fr, fr.array, other.array), index=series.index,
@@ -318,7 +326,8 @@ def normalize_address_with_status(
         parsed = parse_address(address)
         for name, column in raw.items():
             text = column.astype("string")
-            fill = blank(text) & parsed[name].notna().to_numpy(bool)
+            fill = parsed[name].notna().to_numpy(bool)
+            fill &= blank_rows(text)
             if fill.any():
                 values = text.to_numpy(dtype=object, na_value=pd.NA)
                 values[fill] = parsed[name].to_numpy(dtype=object, na_value=pd.NA)[fill]
@@ -328,11 +337,9 @@ def normalize_address_with_status(
     country_values = country_norm.values
     country_status = country_norm.status.copy()
     if default_country.upper() == "FR":
-        french = (
-            (country_status == Status.MISSING)
-            & (postcode_norm.status == Status.OK)
-            & postcode_norm.values.str.fullmatch(_FR_POSTCODE).fillna(False).to_numpy(bool)
-        )
+        french = (country_status == Status.MISSING) & (postcode_norm.status == Status.OK)
+        if french.any():
+            french &= _fullmatch_rows(postcode_norm.values, _FR_POSTCODE)
         country_values = country_values.where(~french, "FR")
         country_status[french] = Status.OK
     street_norm = normalize_street_with_status(raw["street"])

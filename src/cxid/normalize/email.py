@@ -8,10 +8,12 @@ disposable domains would otherwise glue unrelated people together.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
-from cxid.normalize.names import Normalized, blank, on_distinct, status_array, values_where_ok
+from cxid.normalize.names import Normalized, Status, map_values, on_distinct
 
 __all__ = [
     "DISPOSABLE_DOMAINS",
@@ -51,36 +53,56 @@ _JUNK_DOMAIN = (
 )
 
 
-def _email_kernel(u: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    s = u.str.strip().str.lower()
-    s = s.str.replace(r"^mailto:", "", regex=True)
+_MAILTO_RE = re.compile(r"^mailto:")
+_BRACKETS_RE = re.compile(r"<\s*([^<>]*?)\s*>")
+_SHAPE_RE = re.compile(_SHAPE)
+_BAD_DOTS_RE = re.compile(r"^\.|\.$|\.\.")
+_TAG_RE = re.compile(r"\+.*$")
+_LABEL_RE = re.compile(r"^([^.]+)\.")
+_JUNK_LOCAL_RE = re.compile(_JUNK_LOCAL)
+_JUNK_LOCAL_PREFIX_RE = re.compile(_JUNK_LOCAL_PREFIX)
+_ONE_CHAR_RE = re.compile(r"(.)\1*")
+_JUNK_DOMAIN_RE = re.compile(_JUNK_DOMAIN)
+
+
+def _email_rule(raw: str) -> tuple[str | None, int]:
+    """One distinct raw value → (canonical address or None, status)."""
+    s = _MAILTO_RE.sub("", raw.strip().lower())
     # "Marie <marie@x.fr>" or "<marie@x.fr>": keep what is inside the brackets.
-    inside = s.str.extract(r"<\s*([^<>]*?)\s*>")[0]
-    s = inside.fillna(s).str.strip().str.strip("'\".;,")
-    missing = (s == "").to_numpy(bool)
-    parts = s.str.extract(_SHAPE)
-    local, domain = parts[0], parts[1]
-    invalid = local.isna().to_numpy(bool) | local.str.contains(r"^\.|\.$|\.\.", regex=True).fillna(
-        False
-    ).to_numpy(bool)
+    inside = _BRACKETS_RE.search(s)
+    if inside is not None:
+        s = inside.group(1)
+    s = s.strip().strip("'\".;,")
+    if s == "":
+        return None, Status.MISSING
+    parts = _SHAPE_RE.search(s)
+    if parts is None:
+        return None, Status.INVALID
+    local, domain = parts.group(1), parts.group(2)
+    if _BAD_DOTS_RE.search(local):
+        return None, Status.INVALID
+    if domain == "googlemail.com":
+        domain = "gmail.com"
+    local = _TAG_RE.sub("", local)
+    if domain in _GMAIL:
+        local = local.replace(".", "")
+    if local == "":
+        return None, Status.INVALID
+    label = _LABEL_RE.search(domain)
+    if (
+        _JUNK_LOCAL_RE.search(local)
+        or _JUNK_LOCAL_PREFIX_RE.search(local)
+        or _ONE_CHAR_RE.fullmatch(local)
+        or (label is not None and local == label.group(1))
+        or _JUNK_DOMAIN_RE.search(domain)
+        or domain in DISPOSABLE_DOMAINS
+    ):
+        return None, Status.JUNK
+    return f"{local}@{domain}", Status.OK
 
-    domain = domain.replace("googlemail.com", "gmail.com")
-    local = local.str.replace(r"\+.*$", "", regex=True)
-    gmail = domain.isin(_GMAIL).to_numpy(bool)
-    local = local.where(~gmail, local.str.replace(".", "", regex=False))
-    invalid |= (local.fillna("") == "").to_numpy(bool)
 
-    label = domain.str.extract(r"^([^.]+)\.")[0]
-    junk = (
-        local.str.contains(_JUNK_LOCAL, regex=True)
-        | local.str.contains(_JUNK_LOCAL_PREFIX, regex=True)
-        | local.str.fullmatch(r"(.)\1*")
-        | (local == label)
-        | domain.str.contains(_JUNK_DOMAIN, regex=True)
-        | domain.isin(DISPOSABLE_DOMAINS)
-    ).fillna(False).to_numpy(bool)
-    status = status_array(len(u), invalid=invalid, junk=junk & ~invalid, missing=missing)
-    return values_where_ok(local + "@" + domain, status), status
+def _email_kernel(u: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    return map_values(u, _email_rule)
 
 
 def normalize_email_with_status(series: pd.Series) -> Normalized:
@@ -100,12 +122,22 @@ def normalize_email(series: pd.Series) -> pd.Series:
     return normalize_email_with_status(series).values
 
 
+_LOCAL_PART_RE = re.compile(r"^([^@]+)@")
+_NOT_ALNUM_RE = re.compile(r"[^a-z0-9]+")
+
+
+def _local_rule(email: str) -> tuple[str | None, int]:
+    if not email.strip():
+        return None, Status.MISSING
+    local = _LOCAL_PART_RE.search(email)
+    if local is None:
+        return None, Status.INVALID
+    text = _NOT_ALNUM_RE.sub("", local.group(1))
+    return (text, Status.OK) if text else (None, Status.INVALID)
+
+
 def _local_kernel(u: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    local = u.str.extract(r"^([^@]+)@")[0].str.replace(r"[^a-z0-9]+", "", regex=True)
-    missing = blank(u)
-    invalid = (local.fillna("") == "").to_numpy(bool)
-    status = status_array(len(u), invalid=invalid, missing=missing)
-    return values_where_ok(local, status), status
+    return map_values(u, _local_rule)
 
 
 def email_local_part_with_status(email_norm: pd.Series) -> Normalized:

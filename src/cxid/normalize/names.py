@@ -15,12 +15,14 @@ the normalisation report.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import IntEnum
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from unidecode import unidecode
 
 __all__ = [
@@ -29,12 +31,17 @@ __all__ = [
     "Kernel",
     "Normalized",
     "Status",
+    "ValueRule",
+    "arrow_ascii_lower_isin",
+    "arrow_fullmatch",
     "as_text",
     "blank",
+    "blank_rows",
     "broadcast",
     "broadcast_status",
     "distinct",
     "fold_ascii",
+    "map_values",
     "normalize_name",
     "normalize_name_with_status",
     "on_distinct",
@@ -85,10 +92,29 @@ def as_text(series: pd.Series) -> pd.Series:
 
 def distinct(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Factorise ``series``: per-row codes (-1 for null) and the distinct values as a
-    python-backed string Series with a RangeIndex."""
-    codes, uniques = pd.factorize(as_text(series))
-    values = pd.Series(np.asarray(uniques, dtype=object), dtype=_PY_STRING)
-    return codes, values
+    python-backed string Series with a RangeIndex.
+
+    Arrow's dictionary encoding hashes the UTF-8 bytes in C; pandas would first compute
+    a Python hash for every row's string. An all-null column costs one null count.
+    """
+    text = as_text(series)
+    try:
+        array = pa.array(text.array, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError, TypeError):  # e.g. lone surrogates
+        codes, uniques = pd.factorize(text)
+        return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=_PY_STRING)
+    if array.null_count == len(array):
+        return np.full(len(array), -1, dtype=np.intp), pd.Series([], dtype=_PY_STRING)
+    encoded = pc.dictionary_encode(array)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    values = pd.Series(encoded.dictionary.to_pylist(), dtype=_PY_STRING)
+    return codes.astype(np.intp, copy=False), values
+
+
+def blank_rows(series: pd.Series) -> np.ndarray:
+    """:func:`blank` per row, with the string work done once per distinct value."""
+    codes, uniques = distinct(series)
+    return np.append(blank(uniques), True)[codes]
 
 
 def broadcast(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
@@ -113,11 +139,70 @@ def on_distinct(series: pd.Series, kernel: Kernel) -> Normalized:
     values (null where rejected) and a :class:`Status` array, both aligned with it.
     """
     codes, uniques = distinct(series)
+    if len(uniques) == 0:  # all null: nothing to normalise
+        values = pd.Series(pd.NA, index=series.index, dtype="string", name=series.name)
+        return Normalized(values, np.full(len(series), Status.MISSING, dtype=np.int8))
     values, status = kernel(uniques)
     return Normalized(
         broadcast(values, codes, series.index).rename(series.name),
         broadcast_status(status, codes),
     )
+
+
+#: Per-value rule of a kernel written as plain Python: text → (normalised text or
+#: None, :class:`Status`).
+ValueRule = Callable[[str], tuple[str | None, int]]
+
+
+def map_values(
+    u: pd.Series, rule: ValueRule, *, fast: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[pd.Series, np.ndarray]:
+    """Apply ``rule`` to each (distinct, non-null) value of ``u`` in one pass.
+
+    For kernels whose steps are cheap string methods: one Python call per distinct
+    value costs less than a dozen pandas ``.str`` passes, each with its own null
+    handling and array rebuild. ``fast`` = (mask, status) settles values already decided
+    in bulk (see :func:`arrow_fullmatch`): they keep their text when their status is OK
+    and skip ``rule``.
+    """
+    text = np.asarray(u.array, dtype=object)
+    if fast is None:
+        todo = np.arange(len(text))
+        values = np.empty(len(text), dtype=object)
+        status = np.empty(len(text), dtype=np.int8)
+    else:
+        mask, fast_status = fast
+        todo = np.flatnonzero(~mask)
+        values = text.copy()
+        status = np.asarray(fast_status, dtype=np.int8).copy()
+    results = [rule(v) for v in text[todo].tolist()]
+    if results:
+        values[todo] = np.array([r[0] for r in results], dtype=object)
+        status[todo] = np.fromiter((r[1] for r in results), dtype=np.int8, count=len(results))
+    values[status != Status.OK] = None
+    return pd.Series(values, index=u.index, dtype=_PY_STRING), status
+
+
+def _arrow(u: pd.Series | pa.Array) -> pa.Array:
+    if isinstance(u, pa.Array):
+        return u
+    return pa.array(np.asarray(u.array, dtype=object), type=pa.large_string(), from_pandas=True)
+
+
+def arrow_fullmatch(u: pd.Series | pa.Array, pattern: str) -> np.ndarray:
+    """Per value: does ``pattern`` match it entirely? Evaluated by Arrow (RE2) without a
+    Python call per value, so only for plain ASCII patterns whose meaning is the same in
+    RE2 and :mod:`re` (no ``\\d``/``\\w``/``\\s``, no back-references)."""
+    found = pc.match_substring_regex(_arrow(u), f"^(?:{pattern})$")
+    return found.to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
+def arrow_ascii_lower_isin(u: pd.Series | pa.Array, values: Iterable[str]) -> np.ndarray:
+    """Per value: is its ASCII lower case in ``values``? Equal to ``str.lower()`` for
+    ASCII text only: callers use it on values known to be ASCII."""
+    lower = pc.ascii_lower(_arrow(u))
+    found = pc.is_in(lower, value_set=pa.array(sorted(values), type=pa.large_string()))
+    return found.to_numpy(zero_copy_only=False).astype(bool, copy=False)
 
 
 def blank(series: pd.Series) -> np.ndarray:
@@ -158,7 +243,7 @@ def fold_ascii(series: pd.Series) -> pd.Series:
         return s
     todo = strip_symbols(s[non_ascii])
     table = {v: unidecode(v) for v in todo.unique() if v is not pd.NA}
-    values = s.to_numpy(dtype=object, na_value=pd.NA)
+    values = s.to_numpy(dtype=object, na_value=pd.NA, copy=True)  # never write into the input
     values[non_ascii] = todo.map(table).to_numpy(dtype=object)
     return pd.Series(values, index=series.index, dtype=_PY_STRING, name=series.name)
 
@@ -253,17 +338,22 @@ def _split_kernel(u: pd.Series) -> tuple[pd.DataFrame, np.ndarray]:
     last = pd.Series(pd.NA, index=u.index, dtype=_PY_STRING)
     todo = np.ones(len(u), dtype=bool)
 
-    def take(parts: pd.DataFrame, first_col: int, last_col: int) -> None:
-        nonlocal todo
-        hit = parts[0].notna().to_numpy(bool) & todo
-        first[hit] = parts.loc[hit, first_col]
-        last[hit] = parts.loc[hit, last_col]
-        todo &= ~hit
+    def take(pattern: str, first_col: int, last_col: int) -> None:
+        """First matching pattern wins: try ``pattern`` on the values still unsplit."""
+        rows = np.flatnonzero(todo)
+        if len(rows) == 0:
+            return
+        parts = s.iloc[rows].str.extract(pattern)
+        got = parts[0].notna().to_numpy(bool)
+        hit = rows[got]
+        first.iloc[hit] = parts[first_col].array[got]
+        last.iloc[hit] = parts[last_col].array[got]
+        todo[hit] = False
 
-    take(s.str.extract(r"^([^,]+?)\s*,\s*([^,]+)$"), 1, 0)  # Dupont, Marie
-    take(s.str.extract(_CAPS_FIRST), 1, 0)  # DUPONT Marie
-    take(s.str.extract(_CAPS_LAST), 0, 1)  # Marie DUPONT
-    take(s.str.extract(_LAST_TOKEN), 0, 1)  # Marie de la Fontaine
+    take(r"^([^,]+?)\s*,\s*([^,]+)$", 1, 0)  # Dupont, Marie
+    take(_CAPS_FIRST, 1, 0)  # DUPONT Marie
+    take(_CAPS_LAST, 0, 1)  # Marie DUPONT
+    take(_LAST_TOKEN, 0, 1)  # Marie de la Fontaine
     # One token left: a first name, unless a title preceded it (``Mme Dupont``).
     one = todo & titled
     last[one] = s[one]
