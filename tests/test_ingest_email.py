@@ -114,3 +114,68 @@ def test_mbox_takes_no_mapping(tmp_path: Path) -> None:
     path = _mbox(tmp_path / "inbox.mbox", QP_MESSAGE)
     with pytest.raises(ConfigError, match="takes no mapping"):
         check_source("email", path, mapping={"email": "From"})
+
+
+TRICKY_FROM = [
+    "Antoine DESCHAMPS <Antoine.Deschamps@Gmail.com>",
+    "payet.lilian@free.fr",
+    '"Jean D." <jd@x.fr>',
+    '"Dupont, Jean" <jd@x.fr>',
+    "jd@x.fr (Jean Dupont)",
+    "=?utf-8?q?=C3=89milie_Lucas?= <e.lucas@gmail.com>",
+    "=?utf-8?q?a?=  =?utf-8?q?b?= <x@y.fr>",
+    "=?utf-8?q?=C3=89milie?= =?utf-8?q?_Lucas?= <e@x.fr>",
+    "=?utf-8?q?Jean__Dupont?= <jd@x.fr>",
+    "=?utf-8?q?_Jean?= <jd@x.fr>",
+    "=?utf-8?b?w4ltaWxpZSBMdWNhcw==?= <e@x.fr>",
+    "=?utf-8?q?=E9?= <x@y.fr>",
+    "=?unknown?q?abc?= <jd@x.fr>",
+    "Jean=?utf-8?q?x?= <jd@x.fr>",
+    '"=?utf-8?q?=C3=89milie?=" <e@x.fr>',
+    "=?windows-1252?q?=E7c_=A0?= <a@b.fr>",
+    "Jean\n Dupont <jd@x.fr>",
+    "Jean <jd@x.fr>, Other <o@x.fr>",
+    "undisclosed-recipients:;",
+]
+
+
+def test_headers_read_as_the_default_email_policy_reads_them(tmp_path: Path) -> None:
+    """The reader parses headers itself for speed (compat32 + fast paths); names,
+    addresses, ids and dates must be what ``email.policy.default`` gives."""
+    from email import policy
+    from email.parser import BytesParser
+
+    from cxid.ingest._common import fix_surrogates
+
+    messages = [
+        (f"From: {frm}\nReply-To: Other <other@x.fr>\nMessage-ID: <m{i}@x.fr>\n"
+         f"Date: Wed, 6 Mar 2024 09:00:00 GMT\n\nBonjour\n").encode()
+        for i, frm in enumerate(TRICKY_FROM)
+    ]
+    tp = read_source("email", _mbox(tmp_path / "tricky.mbox", *messages)).touchpoints
+    assert len(tp) == len(messages)
+    for row, data in zip(tp.itertuples(), messages, strict=True):
+        parsed = BytesParser(policy=policy.default).parsebytes(data)
+        addresses = parsed["From"].addresses
+        name = fix_surrogates(addresses[0].display_name).strip() or None if addresses else None
+        address = addresses[0].addr_spec.strip() or None if addresses else None
+        assert (None if pd.isna(row.full_name) else row.full_name) == name, data
+        assert (None if pd.isna(row.email) else row.email) == address, data
+        assert row.record_id == str(parsed["Message-ID"]).strip("<>")
+        assert row.observed_at == pd.Timestamp(parsed["Date"].datetime)
+
+
+def test_body_charsets_and_mime_structures(tmp_path: Path) -> None:
+    head = b"From: a@b.fr\nMessage-ID: <%d@b>\nDate: Wed, 6 Mar 2024 09:00:00 GMT\n"
+    bodies = [
+        b"Content-Type: text/plain; charset*=utf-8''utf-8\n\nT\xc3\xa9l 06 12 34 56 78\n",
+        b"Content-Type: text/plain; charset=unknown-xyz\n\nT\xe9l 06 22 22 22 22\n",
+        b"Content-Type: multipart/mixed; boundary=XYZ\n\n--XYZ\nContent-Type: text/plain\n"
+        b"Content-Disposition: attachment\n\n06 11 11 11 11\n--XYZ\nContent-Type: text/html\n\n"
+        b"<p>06 33 33 33 33</p>\n--XYZ--\n",
+        b"Content-Type: application/octet-stream\n\n06 44 44 44 44\n",
+    ]
+    messages = [head % i + body for i, body in enumerate(bodies)]
+    tp = read_source("email", _mbox(tmp_path / "mime.mbox", *messages)).touchpoints
+    phones = [None if pd.isna(p) else p for p in tp["phone"]]
+    assert phones == ["06 12 34 56 78", "06 22 22 22 22", "06 33 33 33 33", None]

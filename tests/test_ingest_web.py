@@ -140,3 +140,34 @@ def test_empty_file_gives_no_rows(tmp_path: Path) -> None:
     path.write_text("", encoding="utf-8")
     result = read_source("web", path)
     assert len(result.touchpoints) == 0 and len(result.rejected) == 0
+
+
+def test_segments_isolate_bad_lines_anywhere(tmp_path: Path, monkeypatch: Any) -> None:
+    """Arrow parses the file in segments and halves the ones it refuses: every bad line
+    is rejected, every other line is read, wherever they are."""
+    from cxid.ingest import _common
+
+    monkeypatch.setattr(_common, "_JSON_SEGMENT_LINES", 8)
+    monkeypatch.setattr(_common, "_JSON_LEAF_LINES", 2)
+    rows: list[Any] = []
+    for i in range(60):
+        rows.append({**TRACK, "messageId": f"m{i}", "anonymousId": f"  ck{i} "})
+        if i % 13 == 5:
+            rows.append('{"messageId": "broken", "type": ')
+        if i % 17 == 3:
+            rows.append("   ")
+        if i == 40:
+            rows.append({**TRACK, "messageId": "numeric", "userId": 7})
+        if i == 50:
+            rows.append('"just a string"')
+    path = _write(tmp_path / "events.jsonl", rows)
+    result = read_source("web", path)
+    tp, rej = result.touchpoints, result.rejected
+    expected = [n for n, r in enumerate(rows, start=1) if isinstance(r, dict)]
+    assert list(tp["line"]) == expected
+    assert tp.loc[tp["record_id"] == "m7", "cookie_id"].item() == "ck7"
+    assert tp.loc[tp["record_id"] == "numeric", "account_id"].item() == "7"
+    bad = [n for n, r in enumerate(rows, start=1) if isinstance(r, str) and r.strip()]
+    assert list(rej["line"]) == bad
+    assert rej["reason"].str.startswith("malformed JSON").sum() == len(bad) - 1
+    assert (rej["reason"] == "not a JSON object").sum() == 1

@@ -86,8 +86,22 @@ def read_head(path: Path, *, source: str, size: int = _SAMPLE_BYTES) -> bytes:
 # ------------------------------------------------------------------------ encodings
 
 
+def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8 (as strict as Python's codec), checked by Arrow
+    without decoding: several times faster than ``bytes.decode``."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _decodes(data: bytes, encoding: str, *, final: bool = True) -> bool:
     """Whether ``data`` decodes as ``encoding``, checked in chunks to bound memory."""
+    if final and encoding == "utf-8":
+        return _is_utf8(data)
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
         for start in range(0, len(data), _CHUNK_BYTES):
@@ -285,7 +299,8 @@ def finish(
     flag(reasons, duplicate, "duplicate record_id")
     ok = reasons.isna().to_numpy()
 
-    accepted = records[ok].copy()
+    # a boolean row filter copies every column: skip it when every record is kept
+    accepted = (records if ok.all() else records[ok]).copy(deep=False)
     accepted["source"] = source
     accepted["file"] = file
     touchpoints = conform_touchpoints(accepted)
@@ -454,38 +469,198 @@ def _schema_tree(paths: Iterable[str]) -> pa.DataType:
     return build(tree)
 
 
-def extract_json_lines_arrow(
-    data: bytes, paths: Mapping[str, tuple[str, ...]]
-) -> pd.DataFrame | None:
-    """Fast path for JSON Lines: parse with Arrow, keeping only ``paths``.
+#: Lines per segment Arrow parses at once. A segment that Arrow refuses (a malformed
+#: line, a number where a string is expected) is halved until the bad lines sit in
+#: segments of at most ``_JSON_LEAF_LINES`` lines, which are parsed line by line: one
+#: bad line costs a few re-parsed segments, not a Python pass over the whole file.
+_JSON_SEGMENT_LINES = 4096
+_JSON_LEAF_LINES = 32
+_ASCII_SPACE = np.array([9, 10, 11, 12, 13, 32], dtype=np.uint8)
+_MAX_BLOCK = 1 << 30
 
-    Returns None when Arrow cannot take the file as is (a malformed line, a line that
-    is not an object, a value of another type than expected); the caller then parses
-    line by line to find and reject the bad lines.
-    """
+
+class LineIndex(Sequence[bytes]):
+    """The lines of a byte buffer split on ``\\n`` (like ``data.split(b"\\n")``) without
+    copying them: ``index[i]`` is the bytes of line ``i`` (0-based)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        view = np.frombuffer(data, dtype=np.uint8)
+        parts = [np.zeros(1, dtype=np.int64)]
+        for begin in range(0, len(view), _CHUNK_BYTES):
+            newlines = np.flatnonzero(view[begin : begin + _CHUNK_BYTES] == 10)
+            parts.append(newlines.astype(np.int64) + (begin + 1))
+        parts.append(np.array([len(data) + 1], dtype=np.int64))
+        #: start offset of each line, then len(data) + 1 (so line i ends at starts[i+1]-1)
+        self.starts = np.concatenate(parts)
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, slice):
+            return [self[i] for i in range(*item.indices(len(self)))]
+        i = int(item)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("line index out of range")
+        return self.data[self.starts[i] : self.starts[i + 1] - 1]
+
+    def span(self, first: int, stop: int) -> tuple[int, int]:
+        """Byte range of lines ``first`` to ``stop - 1`` (without the last newline)."""
+        return int(self.starts[first]), int(self.starts[stop] - 1)
+
+    def non_blank(self) -> np.ndarray:
+        """Whether each line holds more than ASCII whitespace (``bytes.strip``)."""
+        begin, end = self.starts[:-1], self.starts[1:] - 1
+        if not len(self.data):
+            return np.zeros(len(begin), dtype=bool)
+        view = np.frombuffer(self.data, dtype=np.uint8)
+        first = view[np.minimum(begin, len(view) - 1)]
+        maybe_blank = (end == begin) | np.isin(first, _ASCII_SPACE)
+        result = ~maybe_blank
+        for i in np.flatnonzero(maybe_blank & (end > begin)):
+            result[i] = bool(self.data[begin[i] : end[i]].strip())
+        return result
+
+
+def _arrow_json(data: Any, schema: pa.Schema) -> pa.Table | None:
+    """``data`` (JSON Lines) parsed by Arrow as one block, or None when Arrow refuses it."""
     import pyarrow.json as pajson
 
-    all_paths = sorted({p for alts in paths.values() for p in alts})
-    struct = _schema_tree(all_paths)
-    schema = pa.schema(list(struct))
+    size = len(data)
+    if size >= _MAX_BLOCK:
+        return None
     try:
-        table = pajson.read_json(
+        return pajson.read_json(
             pa.BufferReader(data),
+            read_options=pajson.ReadOptions(use_threads=False, block_size=max(size + 1, 1 << 20)),
             parse_options=pajson.ParseOptions(
                 explicit_schema=schema, unexpected_field_behavior="ignore"
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
+
+
+def _arrow_leaves(table: pa.Table, paths: Sequence[str]) -> list[pa.Array]:
+    """One string array per dotted path of a table parsed with :func:`_schema_tree`
+    (null where the path holds an object)."""
     while any(pa.types.is_struct(f.type) for f in table.schema):
         table = table.flatten()
-    columns = {}
-    for path in all_paths:
+    out = []
+    for path in paths:
         if path in table.column_names and pa.types.is_string(table.schema.field(path).type):
-            columns[path] = _clean_arrow(table.column(path))
+            out.append(table.column(path).combine_chunks())
         else:
-            columns[path] = pd.Series(pd.array([None] * table.num_rows, dtype="string"))
-    return _coalesce_paths(columns, paths, table.num_rows)
+            out.append(pa.nulls(table.num_rows, pa.string()))
+    return out
+
+
+def _string_array(values: list[str | None]) -> pa.Array:
+    """Python strings as an Arrow array; lone surrogates (from ``\\ud800`` escapes,
+    which Arrow refuses) become U+FFFD."""
+    try:
+        return pa.array(values, type=pa.string())
+    except (UnicodeEncodeError, pa.ArrowException):
+        return pa.array(
+            [None if v is None else v.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+             for v in values],
+            type=pa.string(),
+        )
+
+
+@dataclass
+class _JsonPieces:
+    """What segments of a JSON Lines file gave: per path, string arrays in line order;
+    the line numbers of the records; the lines rejected before extraction."""
+
+    paths: list[str]
+    schema: pa.Schema
+    lines: LineIndex
+    non_blank: np.ndarray
+    leaves: list[list[pa.Array]]
+    numbers: list[np.ndarray]
+    bad: list[tuple[int, str]]
+
+    def add(self, arrays: Sequence[pa.Array], numbers: np.ndarray) -> None:
+        for column, array in zip(self.leaves, arrays, strict=True):
+            column.append(array)
+        self.numbers.append(numbers)
+
+    def segment(self, first: int, stop: int) -> None:
+        """Parse lines ``first`` to ``stop - 1``: with Arrow when it takes them, else
+        halves recursively, else line by line."""
+        numbers = np.flatnonzero(self.non_blank[first:stop]) + (first + 1)
+        if not len(numbers):
+            return
+        begin, end = self.lines.span(first, stop)
+        table = _arrow_json(memoryview(self.lines.data)[begin:end], self.schema)
+        if table is not None and table.num_rows == len(numbers):
+            self.add(_arrow_leaves(table, self.paths), numbers)
+        elif stop - first > _JSON_LEAF_LINES:
+            middle = (first + stop) // 2
+            self.segment(first, middle)
+            self.segment(middle, stop)
+        else:
+            self.line_by_line(numbers)
+
+    def line_by_line(self, numbers: np.ndarray) -> None:
+        """Reject malformed lines and non-objects; extract the others (with Arrow when
+        it takes them, else value by value: numbers as JSON spells them)."""
+        records: list[dict[str, Any]] = []
+        kept: list[int] = []
+        for number in numbers.tolist():
+            try:
+                record = json.loads(self.lines[number - 1])
+            except json.JSONDecodeError as exc:
+                self.bad.append((number, f"malformed JSON: {exc.msg} at column {exc.colno}"))
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+                kept.append(number)
+            else:
+                self.bad.append((number, "not a JSON object"))
+        if not kept:
+            return
+        table = _arrow_json(b"\n".join(self.lines[n - 1] for n in kept), self.schema)
+        if table is not None and table.num_rows == len(kept):
+            arrays = _arrow_leaves(table, self.paths)
+        else:
+            arrays = [
+                _string_array([dig(record, tuple(path.split("."))) for record in records])
+                for path in self.paths
+            ]
+        self.add(arrays, np.asarray(kept, dtype=np.int64))
+
+
+def _clean_array(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Arrow strings trimmed (like ``str.strip``), empty to null. Trimming and nulling
+    copy every string, so they run only when some value needs them; pass one
+    contiguous array, as compute kernels cost a call per chunk."""
+    if column.null_count == len(column):
+        return column
+    edges = pc.or_(
+        pc.utf8_is_space(pc.utf8_slice_codeunits(column, 0, 1)),
+        pc.utf8_is_space(pc.utf8_slice_codeunits(column, -1)),
+    )
+    if pc.any(edges).as_py():
+        column = pc.utf8_trim_whitespace(column)
+    empty = pc.equal(pc.binary_length(column), 0)
+    if pc.any(empty).as_py():
+        column = pc.if_else(empty, pa.scalar(None, pa.string()), column)
+    return column
+
+
+def _string_series(column: pa.ChunkedArray | pa.Array) -> pd.Series:
+    """Arrow strings as a pandas ``string`` Series (Python storage). Arrow builds the
+    Python strings, reusing one object for repeated values, which is several times
+    faster than pandas' own conversion."""
+    values = np.asarray(column.to_pandas(), dtype=object)
+    if column.null_count:
+        values[np.asarray(column.is_null())] = pd.NA
+    return pd.Series(pd.arrays.StringArray(values))
 
 
 def read_json_lines(
@@ -494,49 +669,56 @@ def read_json_lines(
     *,
     source: str,
     file: str,
-) -> tuple[pd.DataFrame, pd.DataFrame, list[bytes]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, LineIndex]:
     """Read UTF-8 JSON Lines into one cleaned column per entry of ``paths`` plus
     ``line`` (1-based; blank lines are skipped but counted).
 
-    Arrow parses the whole file when it can. Otherwise each line is parsed once to
-    reject malformed lines and non-objects (``early``), and the good lines go back
-    to Arrow, or, when their value types differ from plain strings (a numeric
+    Arrow parses the file in segments of lines, keeping only ``paths``. A segment
+    Arrow refuses is halved until the culprits are in small segments, parsed line by
+    line: malformed lines and non-objects are rejected (``early``), the other lines
+    go back to Arrow, or, when their value types differ from plain strings (a numeric
     ``userId``), through the per-record extractor. Returns the frame, the early
     rejections and the lines (for raw text of later rejections).
     """
-    lines = data.split(b"\n")
-    numbers = [i for i, line in enumerate(lines, start=1) if line.strip()]
-    frame = extract_json_lines_arrow(data, paths)
+    lines = LineIndex(data)
+    all_paths = sorted({p for alts in paths.values() for p in alts})
+    pieces = _JsonPieces(
+        paths=all_paths,
+        schema=pa.schema(list(_schema_tree(all_paths))),
+        lines=lines,
+        non_blank=lines.non_blank(),
+        leaves=[[] for _ in all_paths],
+        numbers=[],
+        bad=[],
+    )
+    for first in range(0, len(lines), _JSON_SEGMENT_LINES):
+        pieces.segment(first, min(first + _JSON_SEGMENT_LINES, len(lines)))
+
+    numbers = (
+        np.concatenate(pieces.numbers) if pieces.numbers else np.zeros(0, dtype=np.int64)
+    )
+    cleaned = {
+        path: _clean_array(pa.concat_arrays(arrays) if arrays else pa.array([], pa.string()))
+        for path, arrays in zip(all_paths, pieces.leaves, strict=True)
+    }
+    frame = pd.DataFrame(
+        {
+            name: _string_series(pc.coalesce(*[cleaned[p] for p in alts]))
+            for name, alts in paths.items()
+        },
+        index=pd.RangeIndex(len(numbers)),
+    )
+    frame["line"] = numbers.astype(np.int64)
+
     early = rejected_frame([])
-    if frame is None or len(frame) != len(numbers):
-        records: list[dict[str, Any]] = []
-        kept: list[int] = []
-        bad: list[tuple[int, str]] = []
-        for number in numbers:
-            try:
-                record = json.loads(lines[number - 1])
-            except json.JSONDecodeError as exc:
-                bad.append((number, f"malformed JSON: {exc.msg} at column {exc.colno}"))
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-                kept.append(number)
-            else:
-                bad.append((number, "not a JSON object"))
-        log.info("%s: %d of %d lines are not JSON objects", source, len(bad), len(numbers))
-        frame = None
-        if bad:
-            frame = extract_json_lines_arrow(b"\n".join(lines[n - 1] for n in kept), paths)
-        if frame is None or len(frame) != len(kept):
-            log.info("%s: mixed value types, extracting %d records one by one", source, len(kept))
-            frame = extract_json(records, paths)
-        numbers = kept
+    if pieces.bad:
+        log.info("%s: %d of %d lines are not JSON objects", source, len(pieces.bad),
+                 len(numbers) + len(pieces.bad))
         early = rejected_frame(
             {"source": source, "file": file, "line": n, "reason": reason,
              "raw": truncate(lines[n - 1].decode("utf-8", "replace"))}
-            for n, reason in bad
+            for n, reason in sorted(pieces.bad)
         )
-    frame["line"] = np.asarray(numbers, dtype=np.int64)
     return frame, early, lines
 
 
@@ -693,11 +875,9 @@ def plan_table(
     return TablePlan(sources=sources, header=header, is_parquet=parquet)
 
 
-def _clean_arrow(column: pa.ChunkedArray) -> pd.Series:
+def _clean_arrow(column: pa.ChunkedArray | pa.Array) -> pd.Series:
     """Arrow strings trimmed, empty to null, as a pandas ``string`` Series."""
-    trimmed = pc.utf8_trim_whitespace(column)
-    cleaned = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-    return cleaned.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get).astype("string")
+    return _string_series(_clean_array(column))
 
 
 def _as_strings(table: pa.Table, *, source: str, file: str) -> pa.Table:

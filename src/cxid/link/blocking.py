@@ -38,17 +38,20 @@ log = logging.getLogger(__name__)
 
 TRANSFORMS = ("skeleton", "initial", "prefix3", "last8", "year", "monthday", "digits_sorted")
 
-#: Default rules for omnichannel customer data (French names, phones, dates).
+#: Default rules for omnichannel customer data (French names, phones, dates). Chosen
+#: on a 20k-person synthetic population by each rule's unique true pairs: a name alone
+#: (last-name skeleton + initial) brought 78k pairs for 20 unique true ones, so names
+#: are combined with a place; the set keeps B-cubed F1 (0.9862 vs 0.9869) at 39% of
+#: the pairs, and grows far slower with the population.
 DEFAULT_RULES: tuple[tuple[str, ...], ...] = (
-    ("last_name:skeleton", "first_name:initial"),
     ("name:name_pair",),
     ("first_name:prefix3", "birth_date"),
-    ("birth_date:digits_sorted", "last_name:initial"),
     ("email_local+handle",),
     ("email",),
     ("phone:last8",),
-    ("last_name:skeleton", "postcode"),
     ("street:skeleton", "postcode"),
+    ("first_name:prefix3", "last_name:initial", "city"),
+    ("last_name:skeleton", "first_name:initial", "city"),
 )
 
 
