@@ -57,6 +57,15 @@ DEFAULT_RULES: dict[str, str] = {
 DEFAULT_SOURCE_PRIORITY: tuple[str, ...] = ("crm", "esp", "email", "web", "twitter", "beacon")
 
 
+def _first_per_group(group: np.ndarray, *keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of the best row per group, ordering rows by ``keys`` (earlier keys
+    first, smallest wins). Returns (groups, positions)."""
+    order = np.lexsort((*reversed(keys), group))
+    g = group[order]
+    first = np.r_[True, g[1:] != g[:-1]] if len(g) else np.array([], bool)
+    return g[first], order[first]
+
+
 def build_profiles(
     touchpoints: pd.DataFrame,
     customer_id: pd.Series,
@@ -65,53 +74,61 @@ def build_profiles(
     source_priority: Sequence[str] = DEFAULT_SOURCE_PRIORITY,
 ) -> pd.DataFrame:
     """The customers table: customer_id, records, sources, first_seen, last_seen,
-    ``records_<source>`` counts, then one column per profile field."""
+    ``records_<source>`` counts, then one column per profile field (rows ordered by
+    customer id)."""
     chosen = {**DEFAULT_RULES, **(rules or {})}
+    unknown = {f: r for f, r in chosen.items() if r not in RULES}
+    if unknown:
+        raise ValueError(f"unknown survivorship rule(s) {unknown}; known: {RULES}")
+    codes, uniques = pd.factorize(customer_id.astype(str).to_numpy(), sort=True)
+    n_customers = len(uniques)
+    source = touchpoints["source"].astype(str).to_numpy()
+    src_codes, src_names = pd.factorize(source, sort=True)
     rank = {name: i for i, name in enumerate(source_priority)}
-    base = pd.DataFrame({
-        "customer_id": customer_id.astype("string").to_numpy(),
-        "source": touchpoints["source"].astype("string").to_numpy(),
-        "observed_at": touchpoints["observed_at"].to_numpy(),
-        "row": np.arange(len(touchpoints)),
-    })
-    base["trust"] = base["source"].map(rank).fillna(len(rank)).astype(np.int64)
-    # newest first; missing timestamps last
-    base["age"] = -pd.to_datetime(base["observed_at"], utc=True).astype("int64")
-    base.loc[base["observed_at"].isna(), "age"] = np.iinfo(np.int64).max
+    trust = np.array([rank.get(name, len(rank)) for name in src_names], np.int64)[src_codes]
+    seen = pd.to_datetime(touchpoints["observed_at"], utc=True)
+    known = seen.notna().to_numpy()
+    stamp = seen.to_numpy("datetime64[ns]", na_value=np.datetime64("NaT")).astype(np.int64)
+    age = np.where(known, -stamp, np.iinfo(np.int64).max)  # newest first, missing last
+    rows = np.arange(len(touchpoints), dtype=np.int64)
 
-    grouped = base.groupby("customer_id", sort=True)
-    out = pd.DataFrame({
-        "records": grouped.size(),
-        "sources": group_labels(base["customer_id"].to_numpy(), base["source"]),
-        "first_seen": grouped["observed_at"].min(),
-        "last_seen": grouped["observed_at"].max(),
-    })
-    counts = base.groupby(["customer_id", "source"]).size().unstack(fill_value=0)
-    counts.columns = [f"records_{c}" for c in counts.columns]
-    out = out.join(counts)
+    out = pd.DataFrame({"customer_id": pd.array(uniques, dtype="string"),
+                        "records": np.bincount(codes, minlength=n_customers)})
+    out["sources"] = group_labels(codes, touchpoints["source"]).reindex(
+        range(n_customers)).to_numpy()
+    times = pd.DataFrame({"c": codes[known], "t": stamp[known]}).groupby("c")["t"]
+    for name, values in (("first_seen", times.min()), ("last_seen", times.max())):
+        col = pd.Series(pd.NaT, index=range(n_customers), dtype="datetime64[ns, UTC]")
+        col[values.index] = pd.to_datetime(values.to_numpy(), utc=True)
+        out[name] = col.to_numpy()
+    counts = np.zeros((n_customers, len(src_names)), np.int64)
+    np.add.at(counts, (codes, src_codes), 1)
+    for j, name in enumerate(src_names):
+        out[f"records_{name}"] = counts[:, j]
 
     for field, (norm_col, raw_col) in PROFILE_FIELDS.items():
         if norm_col not in touchpoints.columns:
             continue
-        rule = chosen[field]
-        values = touchpoints[norm_col].astype("string").to_numpy()
-        have = ~pd.isna(values)
-        rows = base[have].assign(value=values[have])
+        values = touchpoints[norm_col]
+        have = values.notna().to_numpy()
         if raw_col is not None and raw_col in touchpoints.columns:
-            raw = touchpoints[raw_col].astype("string").to_numpy()[have]
-            rows["shown"] = np.where(pd.isna(raw), rows["value"].to_numpy(), raw)
+            shown = touchpoints[raw_col].where(touchpoints[raw_col].notna(), values)
         else:
-            rows["shown"] = rows["value"]
+            shown = values
+        idx = np.flatnonzero(have)
+        c, t, a, r = codes[idx], trust[idx], age[idx], rows[idx]
+        rule = chosen[field]
         if rule == "most_frequent":
-            freq = rows.groupby(["customer_id", "value"])["row"].transform("size")
-            rows = rows.assign(freq=-freq)
-            order = ["customer_id", "freq", "trust", "age", "row"]
+            vcodes = pd.factorize(values.to_numpy()[idx])[0]
+            combo = c * (int(vcodes.max()) + 1 if len(vcodes) else 1) + vcodes
+            _, inverse, freq = np.unique(combo, return_inverse=True, return_counts=True)
+            groups, best = _first_per_group(c, -freq[inverse], t, a, r)
         elif rule == "most_recent":
-            order = ["customer_id", "age", "trust", "row"]
+            groups, best = _first_per_group(c, a, t, r)
         else:
-            order = ["customer_id", "trust", "age", "row"]
-        best = rows.sort_values(order, kind="stable").drop_duplicates("customer_id")
-        out[field] = best.set_index("customer_id")["shown"]
-    out = out.reset_index().rename(columns={"index": "customer_id"})
+            groups, best = _first_per_group(c, t, a, r)
+        col = pd.Series(pd.NA, index=range(n_customers), dtype="string")
+        col.iloc[groups] = shown.to_numpy()[idx[best]]
+        out[field] = col.to_numpy()
     string_cols = [c for c in PROFILE_FIELDS if c in out.columns] + ["customer_id", "sources"]
     return out.astype(dict.fromkeys(string_cols, "string"))
