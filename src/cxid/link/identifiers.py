@@ -70,90 +70,114 @@ def people_key(touchpoints: pd.DataFrame) -> pd.Series:
     return (lo + "|" + hi).astype("string")
 
 
+@dataclass(frozen=True)
+class _Graph:
+    """Record--value edges with integer node ids (one per (kind, value))."""
+
+    row: np.ndarray  # int64, record row of each edge
+    node: np.ndarray  # int64, identifier node of each edge
+    node_kind: np.ndarray  # object, kind of each node
+    node_value: np.ndarray  # object, value of each node
+
+    def frame(self, keep: np.ndarray | None = None) -> pd.DataFrame:
+        """Public (row, kind, value) form of the edges (optionally a subset)."""
+        row, node = (self.row, self.node) if keep is None else (self.row[keep], self.node[keep])
+        return pd.DataFrame({"row": row, "kind": self.node_kind[node],
+                             "value": self.node_value[node]})
+
+
+def _graph(touchpoints: pd.DataFrame, rules: Sequence[IdentifierRule]) -> _Graph:
+    rows, nodes, kinds, values = [], [], [], []
+    offset = 0
+    for rule in rules:
+        if not rule.deterministic:
+            continue
+        cols = [c for c in IDENTIFIER_COLUMNS[rule.kind] if c in touchpoints.columns]
+        kind_rows, kind_values = [], []
+        for column in cols:
+            col = touchpoints[column]
+            mask = col.notna().to_numpy()
+            if mask.any():
+                kind_rows.append(np.flatnonzero(mask))
+                kind_values.append(col.to_numpy(dtype=object)[mask])
+        if not kind_rows:
+            continue
+        r = np.concatenate(kind_rows)
+        codes, uniques = pd.factorize(np.concatenate(kind_values))
+        rows.append(r)
+        nodes.append(codes.astype(np.int64) + offset)
+        kinds.append(np.full(len(uniques), rule.kind, dtype=object))
+        values.append(np.asarray(uniques, dtype=object))
+        offset += len(uniques)
+    if not rows:
+        empty = np.array([], np.int64)
+        return _Graph(empty, empty, np.array([], object), np.array([], object))
+    row, node = np.concatenate(rows), np.concatenate(nodes)
+    # one edge per (row, node): e-mail and reply-to may carry the same address
+    key = np.unique(row * offset + node)
+    return _Graph(key // offset, key % offset, np.concatenate(kinds), np.concatenate(values))
+
+
 def identifier_edges(
     touchpoints: pd.DataFrame, rules: Sequence[IdentifierRule]
 ) -> pd.DataFrame:
     """Long table (row, kind, value) of every identifier value on every record, for
     the kinds whose rule is deterministic."""
-    parts = []
-    for rule in rules:
-        if not rule.deterministic:
-            continue
-        for column in IDENTIFIER_COLUMNS[rule.kind]:
-            if column not in touchpoints.columns:
-                continue
-            values = touchpoints[column]
-            mask = values.notna().to_numpy()
-            if not mask.any():
-                continue
-            rows = np.flatnonzero(mask)
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "row": rows,
-                        "kind": rule.kind,
-                        "value": values.to_numpy(dtype=object)[rows],
-                    }
-                )
-            )
-    if not parts:
-        return pd.DataFrame({"row": np.array([], np.int64), "kind": [], "value": []})
-    edges = pd.concat(parts, ignore_index=True).drop_duplicates(["row", "kind", "value"])
-    return edges.reset_index(drop=True)
+    return _graph(touchpoints, rules).frame()
 
 
-def _suppress(
-    edges: pd.DataFrame,
-    accounts: np.ndarray,
-    people: np.ndarray,
-    rules: Sequence[IdentifierRule],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split edges into kept ones and a table of suppressed values with reasons."""
-    counted = edges.assign(account=accounts[edges["row"].to_numpy()],
-                           person=people[edges["row"].to_numpy()])
-    per_value = counted.groupby(["kind", "value"], sort=False).agg(
-        records=("row", "size"),
-        accounts=("account", "nunique"),
-        people=("person", "nunique"),
-    ).reset_index()
-    limits = pd.DataFrame(
-        {
-            "kind": [r.kind for r in rules],
-            "max_accounts": [r.max_accounts if r.max_accounts is not None else -1 for r in rules],
-            "max_people": [r.max_people if r.max_people is not None else -1 for r in rules],
-        }
-    )
-    per_value = per_value.merge(limits, on="kind", how="left")
-    too_many_accounts = (per_value["max_accounts"] >= 0) & (
-        per_value["accounts"] > per_value["max_accounts"]
-    )
-    too_many_people = (per_value["max_people"] >= 0) & (
-        per_value["people"] > per_value["max_people"]
-    )
-    bad = too_many_accounts | too_many_people
-    suppressed = per_value[bad].copy()
-    suppressed["reason"] = np.where(
-        too_many_accounts[bad],
-        "seen with " + suppressed["accounts"].astype(str) + " account ids (limit "
-        + suppressed["max_accounts"].astype(str) + ")",
-        "seen with " + suppressed["people"].astype(str) + " people (limit "
-        + suppressed["max_people"].astype(str) + ")",
-    )
-    suppressed = suppressed[["kind", "value", "records", "accounts", "people", "reason"]]
-    kept = edges.merge(suppressed[["kind", "value"]], on=["kind", "value"], how="left",
-                       indicator=True)
-    kept = kept[kept["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
-    return kept, suppressed.reset_index(drop=True)
+def _distinct_per_node(node: np.ndarray, codes: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Number of distinct non-negative ``codes`` per node."""
+    ok = codes >= 0
+    if not ok.any():
+        return np.zeros(n_nodes, np.int64)
+    width = int(codes[ok].max()) + 1
+    pairs = np.unique(node[ok] * width + codes[ok])
+    return np.bincount(pairs // width, minlength=n_nodes)
 
 
-def _components(n_rows: int, edges: pd.DataFrame, engine: LocalEngine) -> np.ndarray:
+def _suppress(graph: _Graph, accounts: np.ndarray, people: np.ndarray,
+              rules: Sequence[IdentifierRule]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Mask of edges kept, and a table of suppressed values with reasons."""
+    n_nodes = len(graph.node_kind)
+    records = np.bincount(graph.node, minlength=n_nodes)
+    n_accounts = _distinct_per_node(graph.node, accounts[graph.row], n_nodes)
+    n_people = _distinct_per_node(graph.node, people[graph.row], n_nodes)
+    limit = {r.kind: r for r in rules}
+    max_acc = np.array([limit[k].max_accounts if limit[k].max_accounts is not None else -1
+                        for k in graph.node_kind], np.int64)
+    max_ppl = np.array([limit[k].max_people if limit[k].max_people is not None else -1
+                        for k in graph.node_kind], np.int64)
+    too_acc = (max_acc >= 0) & (n_accounts > max_acc)
+    too_ppl = (max_ppl >= 0) & (n_people > max_ppl)
+    bad = np.flatnonzero(too_acc | too_ppl)
+    reason = np.where(
+        too_acc[bad],
+        np.char.add(np.char.add(np.char.add("seen with ", n_accounts[bad].astype(str)),
+                                " account ids (limit "),
+                    np.char.add(max_acc[bad].astype(str), ")")),
+        np.char.add(np.char.add(np.char.add("seen with ", n_people[bad].astype(str)),
+                                " people (limit "),
+                    np.char.add(max_ppl[bad].astype(str), ")")),
+    )
+    suppressed = pd.DataFrame({
+        "kind": graph.node_kind[bad], "value": graph.node_value[bad],
+        "records": records[bad], "accounts": n_accounts[bad], "people": n_people[bad],
+        "reason": reason.astype(object),
+    })
+    bad_node = np.zeros(n_nodes, bool)
+    bad_node[bad] = True
+    return ~bad_node[graph.node], suppressed
+
+
+def _components(n_rows: int, graph: _Graph, keep: np.ndarray,
+                engine: LocalEngine) -> np.ndarray:
     """Connected components of the record--value bipartite graph, labels per record."""
-    if edges.empty:
+    if not keep.any():
         return np.arange(n_rows, dtype=np.int64)
-    value_id = pd.MultiIndex.from_frame(edges[["kind", "value"]]).factorize()[0]
-    n_values = int(value_id.max()) + 1
-    rows = edges["row"].to_numpy(np.int64)
-    labels = engine.connected_components(n_rows + n_values, rows, n_rows + value_id)
+    n_nodes = len(graph.node_kind)
+    labels = engine.connected_components(n_rows + n_nodes, graph.row[keep],
+                                         n_rows + graph.node[keep])
     return labels[:n_rows].astype(np.int64)
 
 
@@ -168,53 +192,60 @@ def _find(parent: np.ndarray, i: int) -> int:
 
 def _replay_conflicts(
     labels: np.ndarray,
-    edges: pd.DataFrame,
+    graph: _Graph,
+    keep: np.ndarray,
     accounts: np.ndarray,
     rules: Sequence[IdentifierRule],
-) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Re-link the components that reach two account ids, strongest kind first,
     refusing any value whose union would join two accounts.
 
     Only conflicting components are replayed (few, small), so the Python union-find
     below never runs over the bulk of the data.
     """
-    has_account = pd.Series(accounts).notna().to_numpy()
-    acc_per_comp = (
-        pd.DataFrame({"comp": labels[has_account], "acc": accounts[has_account]})
-        .groupby("comp")["acc"].nunique()
-    )
-    conflict_comps = acc_per_comp.index[acc_per_comp > 1].to_numpy()
-    empty_refused = pd.DataFrame(columns=["kind", "value", "records", "reason"])
+    empty_refused = pd.DataFrame({"kind": pd.Series(dtype=object),
+                                  "value": pd.Series(dtype=object),
+                                  "records": pd.Series(dtype="int64"),
+                                  "reason": pd.Series(dtype=object)})
+    has_account = accounts >= 0
+    if not has_account.any():
+        return labels, keep, empty_refused
+    n_accounts = _distinct_per_node(labels[has_account], accounts[has_account],
+                                    int(labels.max()) + 1)
+    conflict_comps = np.flatnonzero(n_accounts > 1)
     if len(conflict_comps) == 0:
-        return labels, edges, empty_refused
+        return labels, keep, empty_refused
 
     in_conflict = np.isin(labels, conflict_comps)
     conflict_rows = np.flatnonzero(in_conflict)
-    edge_in = in_conflict[edges["row"].to_numpy()]
-    replay = edges[edge_in]
+    edge_in = keep & in_conflict[graph.row]
     priority = {r.kind: r.priority for r in rules}
-    replay = replay.assign(prio=replay["kind"].map(priority)).sort_values(
-        ["prio", "kind", "value", "row"], kind="stable"
-    )
+    e_row, e_node = graph.row[edge_in], graph.node[edge_in]
+    prio = np.array([priority[k] for k in graph.node_kind], np.int64)[e_node]
+    order = np.lexsort((e_row, e_node, prio))
+    e_row, e_node = e_row[order], e_node[order]
 
-    local = {int(r): i for i, r in enumerate(conflict_rows)}
+    local = np.full(len(labels), -1, np.int64)
+    local[conflict_rows] = np.arange(len(conflict_rows))
     parent = np.arange(len(conflict_rows), dtype=np.int64)
-    root_account: list[object] = [accounts[r] if has_account[r] else None for r in conflict_rows]
-    refused_rows: list[tuple[str, str, int, str]] = []
-    refused_keys: set[tuple[str, str]] = set()
+    root_account = np.where(has_account[conflict_rows], accounts[conflict_rows], -1).tolist()
+    refused_nodes: list[int] = []
+    refused_rows: list[tuple[object, object, int, str]] = []
 
-    for (kind, value), group in replay.groupby(["kind", "value"], sort=False):
-        members = [local[int(r)] for r in group["row"].to_numpy()]
+    starts = np.flatnonzero(np.r_[True, e_node[1:] != e_node[:-1]])
+    ends = np.r_[starts[1:], len(e_node)]
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        members = local[e_row[start:end]].tolist()
         roots = {_find(parent, m) for m in members}
-        accs = {root_account[r] for r in roots} - {None}
+        accs = {root_account[r] for r in roots} - {-1}
         if len(accs) > 1:
-            refused_keys.add((kind, value))
-            refused_rows.append(
-                (kind, value, len(members), f"would join {len(accs)} account ids")
-            )
+            node = int(e_node[start])
+            refused_nodes.append(node)
+            refused_rows.append((graph.node_kind[node], graph.node_value[node], len(members),
+                                 f"would join {len(accs)} account ids"))
             continue
         target = min(roots)
-        acc = next(iter(accs)) if accs else None
+        acc = next(iter(accs)) if accs else -1
         for r in roots:
             parent[r] = target
         root_account[target] = acc
@@ -222,12 +253,11 @@ def _replay_conflicts(
     new_labels = labels.copy()
     roots = np.array([_find(parent, i) for i in range(len(conflict_rows))], dtype=np.int64)
     new_labels[conflict_rows] = labels.max() + 1 + roots
+    if not refused_rows:
+        return new_labels, keep, empty_refused
     refused = pd.DataFrame(refused_rows, columns=["kind", "value", "records", "reason"])
-    if refused_keys:
-        keys = pd.MultiIndex.from_frame(edges[["kind", "value"]])
-        drop = keys.isin(list(refused_keys)) & edge_in
-        edges = edges[~drop].reset_index(drop=True)
-    return new_labels, edges, refused
+    keep = keep & ~(np.isin(graph.node, refused_nodes) & in_conflict[graph.row])
+    return new_labels, keep, refused
 
 
 def link_identifiers(
@@ -246,17 +276,15 @@ def link_identifiers(
     require(touchpoints, ["account_norm", "first_name_norm", "last_name_norm"],
             "normalised touchpoints")
     n = len(touchpoints)
-    accounts = touchpoints["account_norm"].to_numpy(dtype=object)
-    people = people_key(touchpoints).to_numpy(dtype=object)
-    # pandas' NA is not hashable-equal across rows for nunique; use None
-    accounts = np.where(pd.isna(accounts), None, accounts)
-    people = np.where(pd.isna(people), None, people)
+    accounts = pd.factorize(touchpoints["account_norm"].to_numpy(dtype=object))[0]
+    people = pd.factorize(people_key(touchpoints).to_numpy(dtype=object))[0]
 
-    edges = identifier_edges(touchpoints, rules)
-    edges, suppressed = _suppress(edges, accounts, people, rules)
-    labels = _components(n, edges, engine or get_engine())
-    labels, edges, refused = _replay_conflicts(labels, edges, accounts, rules)
+    graph = _graph(touchpoints, rules)
+    keep, suppressed = _suppress(graph, accounts, people, rules)
+    labels = _components(n, graph, keep, engine or get_engine())
+    labels, keep, refused = _replay_conflicts(labels, graph, keep, accounts, rules)
     fragment = pd.factorize(labels, sort=False)[0].astype(np.int64)
+    edges = graph.frame(keep)
 
     stats = {
         "records": n,
