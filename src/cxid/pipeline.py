@@ -43,7 +43,7 @@ from cxid.resolver.graph import build_links
 from cxid.resolver.ids import assign_stable_ids, record_keys
 from cxid.resolver.profile import build_profiles
 from cxid.resolver.state import State, cache_key, empty_history, value_hash
-from cxid.schema import REJECTED_COLUMNS, conform, conform_touchpoints
+from cxid.schema import REJECTED_COLUMNS, TOUCHPOINT_COLUMNS, conform, conform_touchpoints
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,7 @@ def read_sources(
                 s.kind, str(s.path), source=s.name, mapping=dict(s.mapping) or None,
                 id_column=s.id_column)
             tp, report = normalize_touchpoints(result.touchpoints, default_region=default_region)
+            tp = as_arrow_strings(tp)
             rj = result.rejected
             cache[key] = (tp, rj)
         touchpoints.append(tp)
@@ -147,17 +148,30 @@ def read_sources(
         bar.update(f"read {s.name}", n_ok + n_bad, n_ok + n_bad, "records")
         log.info("read %s (%s): %d records, %d rejected%s", s.name, s.kind, n_ok, n_bad,
                  " (cached)" if hit is not None else "")
-    frame = pd.concat(touchpoints, ignore_index=True) if touchpoints else pd.DataFrame()
-    norm_cols = [c for c in frame.columns if c.endswith("_norm")]
-    all_tp = conform_touchpoints(frame)
-    for c in norm_cols:
-        all_tp[c] = frame[c].to_numpy()
-    all_tp = as_arrow_strings(all_tp)
+    all_tp = _stack(touchpoints)
     all_rejected = conform(pd.concat(rejected, ignore_index=True), REJECTED_COLUMNS)
     return all_tp, all_rejected, inputs, cache
 
 
 ARROW_STRING = pd.StringDtype("pyarrow")
+
+
+def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate per-source normalised touchpoints: canonical columns first, then the
+    normalised ones, then extras; a column a source lacks is null there."""
+    if not frames:
+        return as_arrow_strings(conform_touchpoints(pd.DataFrame()))
+    columns = list(TOUCHPOINT_COLUMNS)
+    for f in frames:
+        columns += [c for c in f.columns if c not in columns]
+    aligned = []
+    for f in frames:
+        missing = [c for c in columns if c not in f.columns]
+        if missing:
+            f = f.assign(**{c: pd.Series(pd.NA, index=f.index, dtype=ARROW_STRING)
+                            for c in missing})
+        aligned.append(f[columns])
+    return as_arrow_strings(pd.concat(aligned, ignore_index=True))
 
 
 def as_arrow_strings(frame: pd.DataFrame) -> pd.DataFrame:
