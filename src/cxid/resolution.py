@@ -185,7 +185,12 @@ class Resolution:
         folder = Path(path)
         if not (folder / "manifest.json").exists():
             raise CxidError(f"{folder} holds no cxid outputs (no manifest.json)")
-        read = lambda name: pd.read_parquet(folder / name)  # noqa: E731
+        def read(name: str) -> pd.DataFrame:
+            # a Spark-written folder reads back with object strings: restore dtypes
+            frame = pd.read_parquet(folder / name)
+            text = [c for c in frame.columns if frame[c].dtype == object]
+            return frame.astype(dict.fromkeys(text, "string"))
+
         model = folder / "model.json"
         return cls(
             touchpoints=pd.DataFrame(),

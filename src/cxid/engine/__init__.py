@@ -90,6 +90,9 @@ class LocalEngine:
         """Release resources (nothing to do locally)."""
 
 
+_SPARK: LocalEngine | None = None
+
+
 def get_engine(name: str | LocalEngine | None = None) -> LocalEngine:
     """The engine called ``name`` (``local`` by default, or ``spark``)."""
     if name is None or name == "local":
@@ -97,7 +100,13 @@ def get_engine(name: str | LocalEngine | None = None) -> LocalEngine:
     if isinstance(name, LocalEngine):
         return name
     if name == "spark":
-        from cxid.engine.spark import SparkEngine
+        global _SPARK
+        if _SPARK is None:  # one session per process, stopped at exit
+            import atexit
 
-        return SparkEngine()
+            from cxid.engine.spark import SparkEngine
+
+            _SPARK = SparkEngine()
+            atexit.register(_SPARK.close)
+        return _SPARK
     raise ConfigError(f"unknown engine {name!r} (known: {', '.join(ENGINES)})")

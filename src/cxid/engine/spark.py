@@ -1,0 +1,422 @@
+"""Spark engine (``pip install 'cxid[spark]'``): the engine operations on Spark DataFrames.
+
+Same inputs, same outputs as :class:`~cxid.engine.LocalEngine` (so the same customer
+ids); only where the work runs changes:
+
+* ``read``: ``spark.read.format("binaryFile")`` + ``mapInArrow`` running cxid's own
+  reader on the executor (the bytes go to a temporary file there);
+* ``block_pairs``: a DataFrame self-join on the blocking key;
+* ``map_batches``: ``mapInArrow`` with a row id carried through, sorted on the driver;
+* ``connected_components``: iterative large-star / small-star (Kiveris et al. 2014);
+* ``write_table``: ``DataFrame.write.parquet`` (a folder of parquet parts).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+import os
+import pickle
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cxid.engine import BatchFunction, LocalEngine, dense_labels
+from cxid.errors import CxidError, IngestError
+from cxid.schema import EXTRA_PREFIX, REJECTED_COLUMNS, TOUCHPOINT_COLUMNS, ReadResult
+
+try:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import from_arrow_schema
+    from pyspark.sql.window import Window
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "the Spark engine needs pyspark: pip install 'cxid[spark]'"
+    ) from exc
+
+log = logging.getLogger(__name__)
+
+#: Helper columns (names no cxid frame uses).
+_PART, _ROW, _META = "__cxid_part__", "__cxid_row__", "__cxid_meta__"
+#: Reader columns carried as int64: line numbers, and timestamps as UTC nanoseconds.
+_INT_COLUMNS, _TIME_COLUMNS = ("line",), ("observed_at",)
+#: Rows of the driver-side sample used to infer ``map_batches``' output schema.
+_SAMPLE_ROWS = 16
+#: Rows per Arrow batch sent back by the reader.
+_CHUNK_ROWS = 50_000
+#: Safety bound on large-star/small-star rounds (O(log^2 n) in theory).
+_MAX_ROUNDS = 200
+
+
+# --------------------------------------------------------------------------- helpers
+def _collect_arrow(df: DataFrame) -> pa.Table:
+    """All rows of ``df`` on the driver as one Arrow table."""
+    if hasattr(df, "toArrow"):  # pyspark >= 4.0
+        return df.toArrow()
+    from pyspark.sql.pandas.types import to_arrow_schema  # pragma: no cover
+
+    batches = df._collect_as_arrow()  # pragma: no cover - pyspark 3.5
+    return pa.Table.from_batches(batches, schema=to_arrow_schema(df.schema))  # pragma: no cover
+
+
+def _dtype_name(dtype: Any) -> str:
+    """A string :func:`pandas.api.types.pandas_dtype` turns back into ``dtype``."""
+    if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA:
+        return f"string[{dtype.storage}]"
+    return str(dtype)
+
+
+def _spark_safe(schema: pa.Schema) -> pa.Schema:
+    """``schema`` without pandas metadata, null-typed (all-missing) columns as strings."""
+    fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
+              for f in schema]
+    return pa.schema(fields)
+
+
+def _as_series(column: pa.ChunkedArray, dtype: Any) -> pd.Series:
+    """An Arrow column as a pandas Series of ``dtype``."""
+    if isinstance(dtype, pd.DatetimeTZDtype) and pa.types.is_integer(column.type):
+        column = column.cast(pa.timestamp("ns", tz="UTC"))
+    mapper = {pa.int64(): pd.Int64Dtype()}.get if isinstance(dtype, pd.Int64Dtype) else None
+    series = column.to_pandas(types_mapper=mapper)
+    return series if series.dtype == dtype else series.astype(dtype)
+
+
+# --------------------------------------------------------------------------- read
+def _read_columns(mapping: Mapping[str, Any] | None) -> list[str]:
+    """Every column a reader may return: touchpoints (with the mapping's ``x_`` extras)
+    and rejected."""
+    columns = list(TOUCHPOINT_COLUMNS)
+    columns += [str(c) for c in (mapping or {})
+                if str(c).startswith(EXTRA_PREFIX) and c not in columns]
+    columns += [c for c in REJECTED_COLUMNS if c not in columns]
+    return columns
+
+
+def _read_schema(columns: Iterable[str]) -> pa.Schema:
+    """Schema of the reader's output rows: part, row, meta, then the frame columns."""
+    fields = [pa.field(_PART, pa.string()), pa.field(_ROW, pa.int64()),
+              pa.field(_META, pa.string())]
+    fields += [pa.field(c, pa.int64() if c in _INT_COLUMNS + _TIME_COLUMNS else pa.string())
+               for c in columns]
+    return pa.schema(fields)
+
+
+def _meta_batch(schema: pa.Schema, meta: dict[str, Any]) -> pa.RecordBatch:
+    arrays = [pa.array(["meta"]), pa.array([0], pa.int64()), pa.array([json.dumps(meta)])]
+    arrays += [pa.nulls(1, f.type) for f in list(schema)[3:]]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _frame_batches(part: str, frame: pd.DataFrame, schema: pa.Schema
+                   ) -> Iterator[pa.RecordBatch]:
+    """One reader frame as rows of the reader schema (tagged ``part``, numbered)."""
+    n = len(frame)
+    unknown = [c for c in frame.columns if c not in schema.names[3:]]
+    if unknown:
+        raise CxidError(f"spark engine: reader returned unexpected column(s) {unknown}")
+    arrays = [pa.array([part] * n, pa.string()), pa.array(np.arange(n, dtype=np.int64)),
+              pa.nulls(n, pa.string())]
+    for f in list(schema)[3:]:
+        if f.name not in frame.columns:
+            arrays.append(pa.nulls(n, f.type))
+        elif f.name in _TIME_COLUMNS:
+            stamps = pd.to_datetime(frame[f.name], utc=True)
+            arrays.append(pa.array(stamps).cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64()))
+        elif f.name in _INT_COLUMNS:
+            arrays.append(pa.array(frame[f.name].astype("Int64"), pa.int64()))
+        else:
+            arrays.append(pa.array(frame[f.name].astype("string"), pa.string()))
+    yield from pa.Table.from_arrays(arrays, schema=schema).to_batches(max_chunksize=_CHUNK_ROWS)
+
+
+def _portable_error(exc: BaseException, local: str, original: str) -> str:
+    """``exc`` with the temporary path replaced by the original one, pickled as text."""
+    def fix(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace(local, original)
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+
+    exc.args = tuple(fix(a) for a in exc.args)
+    for key, value in list(vars(exc).items()):
+        setattr(exc, key, fix(value))
+    try:
+        data = pickle.dumps(exc)
+    except Exception:  # an unpicklable attribute: keep the message
+        data = pickle.dumps(CxidError(fix(str(exc))))
+    return base64.b64encode(data).decode("ascii")
+
+
+def _read_partition(kind: str, source: str, mapping: dict | None, id_column: str | None,
+                    original: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch]
+                    ) -> Iterator[pa.RecordBatch]:
+    """Executor side of :meth:`SparkEngine.read`: bytes -> temp file -> cxid reader ->
+    one meta row (dtypes, or the error) then the touchpoints and rejected rows."""
+    from cxid.ingest import read_source
+
+    name = PurePosixPath(original.rstrip("/")).name or "source"
+    for batch in batches:
+        for content in batch.column("content"):
+            with tempfile.TemporaryDirectory(prefix="cxid-spark-read-") as tmp:
+                local = Path(tmp) / name
+                local.write_bytes(content.as_buffer() if content.is_valid else b"")
+                try:
+                    result = read_source(kind, local, source=source, mapping=mapping,
+                                         id_column=id_column)
+                except CxidError as exc:
+                    error = _portable_error(exc, str(local), original)
+                    yield _meta_batch(schema, {"error": error})
+                    return
+            frames = {}
+            for part, frame in (("touchpoints", result.touchpoints),
+                                ("rejected", result.rejected)):
+                frame = frame.copy()
+                if "file" in frame.columns:
+                    file = frame["file"].astype("string")
+                    frame["file"] = file.mask((file == str(local)).fillna(False), original)
+                if "reason" in frame.columns:
+                    reason = frame["reason"].astype("string")
+                    frame["reason"] = reason.str.replace(str(local), original, regex=False)
+                frames[part] = frame
+            yield _meta_batch(schema, {
+                part: [[c, _dtype_name(frame[c].dtype)] for c in frame.columns]
+                for part, frame in frames.items()})
+            for part, frame in frames.items():
+                yield from _frame_batches(part, frame, schema)
+
+
+def _rebuild(table: pa.Table, part: str, columns: list[list[str]]) -> pd.DataFrame:
+    """The ``part`` rows of the collected reader output as the reader's frame."""
+    rows = table.filter(pc.equal(table[_PART], part))
+    rows = rows.take(pc.sort_indices(rows[_ROW]))
+    data = {c: _as_series(rows[c], pd.api.types.pandas_dtype(d)) for c, d in columns}
+    return pd.DataFrame(data, columns=[c for c, _ in columns])
+
+
+# --------------------------------------------------------------------------- map_batches
+def _map_partition(function: BatchFunction, dtypes: dict[str, Any], schema: pa.Schema,
+                   batch_rows: int, batches: Iterator[pa.RecordBatch]
+                   ) -> Iterator[pa.RecordBatch]:
+    """Executor side of :meth:`SparkEngine.map_batches`: regroup Arrow batches into
+    ``batch_rows`` rows, apply ``function``, carry the row id through."""
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for batch in batches:
+        pending.append(batch)
+        size += batch.num_rows
+        if size >= batch_rows:
+            yield from _apply(function, dtypes, schema, pending)
+            pending, size = [], 0
+    if pending:
+        yield from _apply(function, dtypes, schema, pending)
+
+
+def _apply(function: BatchFunction, dtypes: dict[str, Any], schema: pa.Schema,
+           batches: list[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    table = pa.Table.from_batches(batches)
+    if table.num_rows == 0:
+        return
+    rows = table[_ROW].to_numpy()
+    frame = pd.DataFrame({c: _as_series(table[c], d) for c, d in dtypes.items()},
+                         columns=list(dtypes))
+    out = function(frame).reset_index(drop=True)
+    if len(out) != len(frame):
+        raise CxidError(f"map_batches: the function returned {len(out)} rows for "
+                        f"{len(frame)} (it must be row-wise)")
+    out[_ROW] = rows
+    result = pa.Table.from_pandas(out, schema=schema, preserve_index=False)
+    yield from result.replace_schema_metadata(None).to_batches()
+
+
+# --------------------------------------------------------------------------- components
+def _large_star(edges: DataFrame) -> DataFrame:
+    """Connect every larger neighbour of each node to the node's smallest neighbour
+    (itself included)."""
+    sym = edges.select(F.col("a").alias("u"), F.col("b").alias("v")).unionByName(
+        edges.select(F.col("b").alias("u"), F.col("a").alias("v")))
+    low = F.least(F.min("v").over(Window.partitionBy("u")), F.col("u"))
+    return (sym.select("u", "v", low.alias("m")).where(F.col("v") > F.col("u"))
+            .select(F.col("v").alias("a"), F.col("m").alias("b")))  # small-star dedupes
+
+
+def _small_star(edges: DataFrame) -> DataFrame:
+    """Connect each node and its smaller neighbours to the smallest of them (edges
+    come as ``a > b``)."""
+    low = edges.select("a", "b", F.min("b").over(Window.partitionBy("a")).alias("m"))
+    spokes = low.where(F.col("b") != F.col("m")).select(F.col("b").alias("a"), "m")
+    hubs = low.select("a", "m")
+    return spokes.unionByName(hubs).select("a", F.col("m").alias("b")).distinct()
+
+
+def _is_star_forest(edges: DataFrame) -> bool:
+    """True when no node has two parents and no parent has one (edges come as
+    ``a > b``, child to parent): each component is then a star around its smallest
+    node. One shuffle."""
+    roles = edges.select(F.col("a").alias("x"), F.lit(1).alias("child")).unionByName(
+        edges.select(F.col("b").alias("x"), F.lit(0).alias("child")))
+    bad = (roles.groupBy("x")
+           .agg(F.sum("child").alias("parents"), F.min("child").alias("is_parent"))
+           .where((F.col("parents") > 1) | ((F.col("parents") > 0) & (F.col("is_parent") == 0))))
+    return bad.isEmpty()
+
+
+# --------------------------------------------------------------------------- engine
+class SparkEngine(LocalEngine):
+    """Engine on a Spark session: the given one, the active one, or a new local one
+    (``master``) that :meth:`close` stops."""
+
+    name = "spark"
+
+    def __init__(self, spark: SparkSession | None = None, *, master: str = "local[2]",
+                 app_name: str = "cxid") -> None:
+        session = spark or SparkSession.getActiveSession()
+        self._owned = session is None
+        if session is None:
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+            builder = (SparkSession.builder.master(master).appName(app_name)
+                       .config("spark.sql.shuffle.partitions", "8")
+                       .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                       .config("spark.sql.session.timeZone", "UTC")
+                       .config("spark.ui.enabled", "false")
+                       .config("spark.ui.showConsoleProgress", "false")
+                       .config("spark.log.level", "ERROR"))
+            if master.startswith("local"):
+                os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+                builder = (builder.config("spark.driver.host", "127.0.0.1")
+                           .config("spark.driver.bindAddress", "127.0.0.1"))
+            session = builder.getOrCreate()
+            session.sparkContext.setLogLevel("ERROR")
+            log.info("started Spark session %s on %s", app_name, master)
+        self.spark: SparkSession = session
+
+    # ------------------------------------------------------------------ read
+    def read(self, kind: str, path: str, *, source: str,
+             mapping: dict | None, id_column: str | None) -> ReadResult:
+        """Read one source file on an executor with cxid's reader of that kind."""
+        original = str(Path(path)) if "://" not in str(path) else str(path)
+        location = str(Path(path).resolve()) if "://" not in str(path) else str(path)
+        schema = _read_schema(_read_columns(mapping))
+        function = functools.partial(_read_partition, kind, source,
+                                     dict(mapping) if mapping else None, id_column,
+                                     original, schema)
+        name = PurePosixPath(location.rstrip("/")).name
+        if name.startswith(("_", ".")) and "://" not in location:
+            # Spark's file listing skips hidden names: ship the bytes from the driver
+            log.info("%s: hidden file name, sending its bytes from the driver", original)
+            files = self.spark.createDataFrame([(Path(location).read_bytes(),)],
+                                               "content binary")
+        else:
+            files = self.spark.read.format("binaryFile").load(location).select("content")
+        table = _collect_arrow(files.mapInArrow(function, from_arrow_schema(schema)))
+        metas = table.filter(pc.equal(table[_PART], "meta"))[_META].to_pylist()
+        if len(metas) != 1:
+            raise IngestError(f"Spark found {len(metas)} files at this path, expected 1",
+                              source=source, file=original)
+        meta = json.loads(metas[0])
+        if "error" in meta:
+            raise pickle.loads(base64.b64decode(meta["error"]))
+        return ReadResult(_rebuild(table, "touchpoints", meta["touchpoints"]),
+                          _rebuild(table, "rejected", meta["rejected"]))
+
+    # ------------------------------------------------------------------ block_pairs
+    def block_pairs(self, block: pd.DataFrame, n: int) -> np.ndarray:
+        """Distinct sorted pair codes ``left * n + right`` (left < right) of fragments
+        sharing a key, by a self-join on ``k``."""
+        if block.empty:
+            return np.array([], np.int64)
+        df = self.spark.createDataFrame(
+            pd.DataFrame({"k": block["k"].to_numpy(np.int64),
+                          "f": block["f"].to_numpy(np.int64)}))
+        left = df.select("k", F.col("f").alias("fl"))
+        right = df.select("k", F.col("f").alias("fr"))
+        codes = (left.join(right, "k").where(F.col("fl") < F.col("fr"))
+                 .select((F.col("fl") * F.lit(int(n)).cast("long") + F.col("fr"))
+                         .alias("code")).distinct())
+        return np.sort(_collect_arrow(codes)["code"].to_numpy().astype(np.int64))
+
+    # ------------------------------------------------------------------ map_batches
+    def map_batches(self, function: BatchFunction, frame: pd.DataFrame,
+                    batch_rows: int = 1_000_000) -> pd.DataFrame:
+        """``function`` applied to ``frame`` on the executors (at most ``batch_rows``
+        rows per call), results in the order of ``frame``."""
+        if frame.empty:
+            return function(frame).reset_index(drop=True)
+        sample = function(frame.iloc[:_SAMPLE_ROWS]).reset_index(drop=True)
+        out_schema = _spark_safe(pa.Schema.from_pandas(sample, preserve_index=False))
+        out_schema = out_schema.append(pa.field(_ROW, pa.int64()))
+        data = frame.reset_index(drop=True)
+        dtypes = dict(data.dtypes)
+        data[_ROW] = np.arange(len(data), dtype=np.int64)
+        in_schema = _spark_safe(pa.Schema.from_pandas(data, preserve_index=False))
+        df = self.spark.createDataFrame(data, schema=from_arrow_schema(in_schema))
+        worker = functools.partial(_map_partition, function, dtypes, out_schema,
+                                   max(int(batch_rows), 1))
+        table = _collect_arrow(df.mapInArrow(worker, from_arrow_schema(out_schema)))
+        table = table.take(pc.sort_indices(table[_ROW]))
+        return pd.DataFrame({c: _as_series(table[c], sample.dtypes[c]) for c in sample.columns},
+                            columns=sample.columns)
+
+    # ------------------------------------------------------------------ components
+    def connected_components(self, n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Component label per node ``0..n-1`` (dense, ordered by first node), by
+        large-star / small-star rounds until the edge set stops changing."""
+        if n == 0:
+            return np.array([], np.int64)
+        labels = np.arange(n, dtype=np.int64)
+        left, right = np.asarray(left, np.int64), np.asarray(right, np.int64)
+        keep = left != right
+        if keep.any():
+            edges = self.spark.createDataFrame(pd.DataFrame({"a": left[keep], "b": right[keep]}))
+            edges = (edges.select(F.greatest("a", "b").alias("a"), F.least("a", "b").alias("b"))
+                     .distinct().localCheckpoint())
+            rounds = 0
+            while not _is_star_forest(edges):
+                rounds += 1
+                if rounds > _MAX_ROUNDS:
+                    raise CxidError(f"connected components did not converge in {_MAX_ROUNDS} "
+                                    "rounds")
+                edges = _small_star(_large_star(edges)).localCheckpoint()
+            log.info("connected components: %d large-star/small-star rounds", rounds)
+            stars = _collect_arrow(edges)
+            labels[stars["a"].to_numpy()] = stars["b"].to_numpy()
+        return dense_labels(labels)
+
+    # ------------------------------------------------------------------ write
+    def write_table(self, frame: pd.DataFrame, path: Path) -> None:
+        """Write one output table as a folder of parquet parts (one part here)."""
+        target = str(path)
+        if frame.shape[1] == 0:  # Spark cannot write a table without columns
+            Path(target).mkdir(parents=True, exist_ok=True)
+            LocalEngine().write_table(frame, Path(target) / "part-00000.parquet")
+            return
+        data = frame.reset_index(drop=True)
+        schema = _spark_safe(pa.Schema.from_pandas(data, preserve_index=False))
+        key = "spark.sql.parquet.outputTimestampType"
+        before = self.spark.conf.get(key, None)
+        self.spark.conf.set(key, "TIMESTAMP_MICROS")  # readable as UTC timestamps
+        try:
+            (self.spark.createDataFrame(data, schema=from_arrow_schema(schema))
+             .coalesce(1).write.mode("overwrite").parquet(target))
+        finally:
+            if before is None:
+                self.spark.conf.unset(key)
+            else:
+                self.spark.conf.set(key, before)
+
+    def close(self) -> None:
+        """Stop the Spark session if this engine started it."""
+        if self._owned:
+            self.spark.stop()
+            self._owned = False
