@@ -23,11 +23,3 @@ def group_labels(group: np.ndarray, labels: pd.Series, sep: str = "+") -> pd.Ser
     text = {int(m): sep.join(names[[(int(m) >> i) & 1 == 1 for i in range(len(names))]])
             for m in combos}
     return mask.map(text).astype("string")
-
-
-def group_min_string(group: np.ndarray, values: pd.Series) -> pd.Series:
-    """Per group, the smallest string (index = group), via sorted integer codes."""
-    codes, uniques = pd.factorize(values.astype(str).to_numpy(), sort=True)
-    smallest = pd.Series(codes).groupby(group).min()
-    return pd.Series(np.asarray(uniques, dtype=object)[smallest.to_numpy()],
-                     index=smallest.index, dtype="string")
