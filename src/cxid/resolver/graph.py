@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 LINK_COLUMNS = ["customer_id", "link_type", "a", "b", "kind", "match_weight",
                 "match_probability", "evidence"]
@@ -50,6 +52,31 @@ def evidence_text(pairs: pd.DataFrame, comparisons: Sequence[tuple[str, tuple[st
     return joined.str.replace(r"(; )+", "; ", regex=True).astype("string")
 
 
+_TEXT = pa.large_string()
+_ARROW_STRING = pd.StringDtype("pyarrow")
+
+
+def _text(values: pd.Series | np.ndarray) -> pa.Array:
+    """Values as an Arrow large_string array (zero-copy for Arrow-backed strings)."""
+    arr = pa.array(values, from_pandas=True) if isinstance(values, np.ndarray) \
+        else pa.array(values)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type == _TEXT else arr.cast(_TEXT)
+
+
+def _join(*parts: pa.Array | str) -> pa.Array:
+    """Element-wise concatenation of Arrow strings and literal strings."""
+    args = [pa.scalar(p, _TEXT) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*args, pa.scalar("", _TEXT))
+
+
+def _column(arr: pa.Array | str, n: int) -> pd.Series:
+    if isinstance(arr, str):
+        arr = pa.array([arr], _TEXT).take(pa.array(np.zeros(n, np.int64)))
+    return pd.Series(pd.array(arr, dtype=_ARROW_STRING))
+
+
 def build_links(
     touchpoints: pd.DataFrame,
     customer_id: pd.Series,
@@ -59,53 +86,60 @@ def build_links(
     refused_edges: pd.DataFrame | None,
     comparisons: Sequence[tuple[str, tuple[str, ...]]] = (),
 ) -> pd.DataFrame:
-    """The links table (see module doc) with the customer id of each edge."""
-    nodes = record_nodes(touchpoints["source"], touchpoints["record_id"]).to_numpy()
-    cust = customer_id.astype("string").to_numpy()
+    """The links table (see module doc) with the customer id of each edge.
+
+    Built with Arrow string kernels: at ten million records the edge table holds tens
+    of millions of node names, which Python string objects would not afford.
+    """
+    nodes = _join("record:", _text(touchpoints["source"]), ":",
+                  _text(touchpoints["record_id"]))
+    cust = _text(customer_id)
     frames = []
     if len(identifier_edges):
-        rows = identifier_edges["row"].to_numpy()
-        kinds = identifier_edges["kind"].astype("string")
+        rows = pa.array(identifier_edges["row"].to_numpy(np.int64))
+        kinds = _text(identifier_edges["kind"].astype(str).to_numpy(dtype=object))
+        n = len(identifier_edges)
         frames.append(pd.DataFrame({
-            "customer_id": cust[rows],
-            "link_type": "identifier",
-            "a": nodes[rows],
-            "b": ("id:" + kinds + ":" + identifier_edges["value"].astype("string")).to_numpy(),
-            "kind": kinds.to_numpy(),
-            "match_weight": np.nan,
-            "match_probability": np.nan,
-            "evidence": ("shared " + kinds).to_numpy(),
+            "customer_id": _column(cust.take(rows), n),
+            "link_type": _column("identifier", n),
+            "a": _column(nodes.take(rows), n),
+            "b": _column(_join("id:", kinds, ":",
+                               _text(identifier_edges["value"].astype(str)
+                                     .to_numpy(dtype=object))), n),
+            "kind": _column(kinds, n),
+            "match_weight": np.full(n, np.nan),
+            "match_probability": np.full(n, np.nan),
+            "evidence": _column(_join("shared ", kinds), n),
         }))
     # anchor record of each fragment: its first row
     anchor = pd.Series(np.arange(len(fragment))).groupby(fragment).min().to_numpy()
     for edges, link_type in ((match_edges, "match"), (refused_edges, "refused")):
         if edges is None or not len(edges):
             continue
-        ra = anchor[edges["fragment_l"].to_numpy()]
-        rb = anchor[edges["fragment_r"].to_numpy()]
+        n = len(edges)
+        ra = pa.array(anchor[edges["fragment_l"].to_numpy()])
+        rb = pa.array(anchor[edges["fragment_r"].to_numpy()])
         if link_type == "match":
-            evidence = evidence_text(edges, comparisons).to_numpy()
+            evidence = _text(evidence_text(edges, comparisons))
             prob = edges["match_probability"].to_numpy()
         else:
-            evidence = edges["reason"].astype(str).to_numpy()
+            evidence = _text(edges["reason"].astype(str).to_numpy(dtype=object))
             prob = edges["match_probability"].to_numpy() if "match_probability" in edges \
-                else np.full(len(edges), np.nan)
+                else np.full(n, np.nan)
         frames.append(pd.DataFrame({
-            "customer_id": cust[ra],
-            "link_type": link_type,
-            "a": nodes[ra],
-            "b": nodes[rb],
-            "kind": "",
+            "customer_id": _column(cust.take(ra), n),
+            "link_type": _column(link_type, n),
+            "a": _column(nodes.take(ra), n),
+            "b": _column(nodes.take(rb), n),
+            "kind": _column("", n),
             "match_weight": edges["match_weight"].to_numpy(np.float64),
             "match_probability": prob,
-            "evidence": evidence,
+            "evidence": _column(evidence, n),
         }))
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype="string") for c in LINK_COLUMNS}).astype(
+        return pd.DataFrame({c: pd.Series(dtype=_ARROW_STRING) for c in LINK_COLUMNS}).astype(
             {"match_weight": "float64", "match_probability": "float64"})
-    links = pd.concat(frames, ignore_index=True)
-    string_cols = ["customer_id", "link_type", "a", "b", "kind", "evidence"]
-    return links[LINK_COLUMNS].astype(dict.fromkeys(string_cols, "string"))
+    return pd.concat(frames, ignore_index=True)[LINK_COLUMNS]
 
 
 def customer_graph(links: pd.DataFrame, customer_id: str) -> nx.Graph:

@@ -80,7 +80,7 @@ def build_profiles(
     unknown = {f: r for f, r in chosen.items() if r not in RULES}
     if unknown:
         raise ValueError(f"unknown survivorship rule(s) {unknown}; known: {RULES}")
-    codes, uniques = pd.factorize(customer_id.astype(str).to_numpy(), sort=True)
+    codes, uniques = pd.factorize(customer_id.to_numpy(dtype=object))
     n_customers = len(uniques)
     source = touchpoints["source"].astype(str).to_numpy()
     src_codes, src_names = pd.factorize(source, sort=True)
@@ -131,4 +131,5 @@ def build_profiles(
         col.iloc[groups] = shown.to_numpy()[idx[best]]
         out[field] = col.to_numpy()
     string_cols = [c for c in PROFILE_FIELDS if c in out.columns] + ["customer_id", "sources"]
-    return out.astype(dict.fromkeys(string_cols, "string"))
+    out = out.astype(dict.fromkeys(string_cols, "string"))
+    return out.sort_values("customer_id", kind="stable").reset_index(drop=True)
