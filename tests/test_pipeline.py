@@ -246,3 +246,18 @@ def test_atomic_write_keeps_previous_outputs(tmp_path, monkeypatch, full):
         full.write(out)
     assert (out / "identities.parquet").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_parallel_chunked_reading_equals_serial(monkeypatch):
+    import cxid.pipeline as pipeline
+
+    serial = resolve(sample_sources(), workers=1)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 200_000)  # web.jsonl -> several chunks
+    parallel = resolve(sample_sources(), workers=2)
+    pd.testing.assert_frame_equal(parallel.touchpoints, serial.touchpoints)
+    pd.testing.assert_frame_equal(parallel.identities, serial.identities)
+    key = ["source", "file", "line"]
+    pd.testing.assert_frame_equal(
+        parallel.rejected.sort_values(key).reset_index(drop=True),
+        serial.rejected.sort_values(key).reset_index(drop=True))

@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="with --state: fit the match model again instead of reusing it")
     res.add_argument("--engine", choices=["local", "spark"], default="local",
                      help="where the heavy operations run (spark needs cxid[spark])")
+    res.add_argument("--workers", type=int, default=None,
+                     help="processes reading large inputs in parallel (default: one per core)")
 
     ev = sub.add_parser("evaluate", help="accuracy of identities against truth")
     ev.add_argument("--truth", required=True, help="truth CSV/parquet: source,record_id,person_id")
@@ -81,7 +83,8 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
     if not args.source and not args.config and not args.state:
         raise CxidError("give --source NAME=PATH (or a --config with sources, or a --state)")
     resolution = resolve(dict(args.source) or None, args.config, state=args.state,
-                         refit=args.refit, engine=args.engine, progress=not args.quiet)
+                         refit=args.refit, engine=args.engine, workers=args.workers,
+                         progress=not args.quiet)
     out = resolution.write(args.out, engine=args.engine)
     if args.state:
         resolution.save_state(args.state)

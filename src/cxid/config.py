@@ -84,7 +84,7 @@ class MatchingConfig:
     threshold: float = 0.9
     blocking: tuple[tuple[str, ...], ...] | None = None
     comparisons: tuple[Any, ...] | None = None
-    max_block_size: int = 2000
+    max_block_size: int = 200
     max_pairs: int = 200_000_000
     u_sample: int = 300_000
     link_only: bool = False

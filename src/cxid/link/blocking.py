@@ -170,7 +170,7 @@ def candidate_pairs(
     fragments: Fragments,
     rules: Sequence[Sequence[str]] = DEFAULT_RULES,
     *,
-    max_block_size: int = 2000,
+    max_block_size: int = 200,
     max_pairs: int = 200_000_000,
     progress: Progress | bool | None = None,
     engine: LocalEngine | None = None,

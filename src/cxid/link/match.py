@@ -337,7 +337,7 @@ def match_fragments(
     exclude_same_source: bool = False,
     u_sample: int = 300_000,
     prior: float | None = None,
-    max_block_size: int = 2000,
+    max_block_size: int = 200,
     max_pairs: int = 200_000_000,
     seed: int = 0,
     linked: tuple[Fragments, np.ndarray, np.ndarray] | None = None,
