@@ -138,13 +138,20 @@ def _address_values(fragments: Fragments) -> pd.DataFrame:
                          "value": (a["street"] + "|" + a["postcode"] + "|" + a["city"]).to_numpy()})
 
 
+def _parts(values: np.ndarray, sep: str, n: int) -> list[np.ndarray]:
+    """Split ``sep``-joined strings into ``n`` part arrays, once per distinct value."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    split = pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.split(
+        sep, n=n - 1, expand=True, regex=False)
+    return [np.append(split[i].to_numpy(dtype=object) if i in split else
+                      np.full(len(uniques), None, object), None)[codes] for i in range(n)]
+
+
 def _address_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """3 same address (postcode equal, streets similar), 2 same postcode, 1 same city,
     0 else."""
-    left = pd.Series(a, dtype=object).str.split("|", n=2, expand=True, regex=False)
-    right = pd.Series(b, dtype=object).str.split("|", n=2, expand=True, regex=False)
-    street_l, pc_l, city_l = (left[i].to_numpy(object) for i in range(3))
-    street_r, pc_r, city_r = (right[i].to_numpy(object) for i in range(3))
+    street_l, pc_l, city_l = _parts(a, "|", 3)
+    street_r, pc_r, city_r = _parts(b, "|", 3)
     same_pc = (pc_l == pc_r) & (pc_l != "")
     street_sim = np.nan_to_num(cmp.jaro_winkler(
         np.where(street_l == "", None, street_l), np.where(street_r == "", None, street_r)))
@@ -155,6 +162,20 @@ def _address_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out[same_pc] = 2.0
     out[same_pc & (street_sim >= 0.9)] = 3.0
     return out
+
+
+def _handle_email_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Values are tagged ``h:`` (handle) or ``e:`` (e-mail local part); e-mail vs
+    e-mail is another comparison's job, so it scores NaN (ignored by the max)."""
+    tag_a, val_a = _parts(a, ":", 2)
+    tag_b, val_b = _parts(b, ":", 2)
+    a_is_handle = tag_a == "h"
+    handle_left = np.where(a_is_handle, val_a, val_b)
+    other = np.where(a_is_handle, val_b, val_a)
+    levels = cmp.handle_email_levels(handle_left, other).astype(np.float64)
+    levels[levels < 0] = np.nan
+    levels[(tag_a == "e") & (tag_b == "e")] = np.nan
+    return levels
 
 
 def _handle_values(fragments: Fragments) -> pd.DataFrame:
