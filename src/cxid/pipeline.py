@@ -212,7 +212,8 @@ def _merge_chunks(parts: list[tuple[pd.DataFrame, pd.DataFrame, dict]], offsets:
     ids repeated across chunks rejected like the reader rejects them within one."""
     tps, rjs = [], []
     for (tp, rj, _), offset in zip(parts, offsets, strict=True):
-        tps.append(tp.assign(file=pd.Series(path, index=tp.index, dtype=ARROW_STRING),
+        tps.append(tp.assign(file=pd.Categorical.from_codes(np.zeros(len(tp), np.int8),
+                                                             [path]),
                              line=tp["line"] + offset))
         rjs.append(rj.assign(file=path, line=rj["line"] + offset))
     tp = pd.concat(tps, ignore_index=True)
@@ -293,15 +294,28 @@ def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
             f = f.assign(**{c: pd.Series(pd.NA, index=f.index, dtype=ARROW_STRING)
                             for c in missing})
         aligned.append(f[columns])
-    return as_arrow_strings(pd.concat(aligned, ignore_index=True))
+    stacked = pd.concat(aligned, ignore_index=True)
+    for c in CATEGORICAL_COLUMNS:  # one sorted category set, however the input was split
+        if c in stacked.columns:
+            stacked[c] = pd.Categorical(stacked[c].astype(object))
+    return as_arrow_strings(stacked)
+
+
+#: Columns with few distinct values over millions of rows, kept as categoricals.
+CATEGORICAL_COLUMNS = ("file", "user_agent")
 
 
 def as_arrow_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """Store string columns as Arrow strings: half the memory of Python strings, and
-    null checks, hashing and comparisons run in C over millions of rows."""
-    string_cols = [c for c in frame.columns
-                   if isinstance(frame[c].dtype, pd.StringDtype) or frame[c].dtype == object]
-    return frame.astype(dict.fromkeys(string_cols, ARROW_STRING))
+    """Store string columns as Arrow strings (half the memory of Python strings; null
+    checks, hashing and comparisons run in C), and the few highly repetitive ones
+    (file path, user agent) as categoricals."""
+    string_cols = [c for c in frame.columns if c not in CATEGORICAL_COLUMNS
+                   and (isinstance(frame[c].dtype, pd.StringDtype) or frame[c].dtype == object)]
+    frame = frame.astype(dict.fromkeys(string_cols, ARROW_STRING))
+    for c in CATEGORICAL_COLUMNS:
+        if c in frame.columns and not isinstance(frame[c].dtype, pd.CategoricalDtype):
+            frame[c] = frame[c].astype("category")
+    return frame
 
 
 def apply_suppression(
@@ -405,6 +419,7 @@ def resolve(
             above["match_weight"].to_numpy(), engine=eng,
         )
         fragment_cluster = clusters.label
+        del linked  # training pairs are no longer needed: free them before the outputs
         refused_keys = pd.MultiIndex.from_frame(clusters.refused[["fragment_l", "fragment_r"]])
         is_refused = pd.MultiIndex.from_frame(above[["fragment_l", "fragment_r"]]).isin(
             refused_keys)
@@ -417,6 +432,7 @@ def resolve(
     else:
         fragment_cluster = np.arange(fragments.n, dtype=np.int64)
     cluster = fragment_cluster[det.fragment]
+    del fragments
 
     clock.lap("matching_and_clustering")
     run = (prior_state.run if prior_state is not None else 0) + 1

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from cxid.config import IdentifierRule, default_identifier_rules
 from cxid.engine import LocalEngine, get_engine
@@ -82,8 +83,12 @@ class _Graph:
     def frame(self, keep: np.ndarray | None = None) -> pd.DataFrame:
         """Public (row, kind, value) form of the edges (optionally a subset)."""
         row, node = (self.row, self.node) if keep is None else (self.row[keep], self.node[keep])
-        return pd.DataFrame({"row": row, "kind": self.node_kind[node],
-                             "value": self.node_value[node]})
+        # values as Arrow strings taken from the node table: no Python object per edge
+        values = pa.array(self.node_value, pa.large_string()).take(pa.array(node))
+        codes, kinds = pd.factorize(self.node_kind)
+        return pd.DataFrame({"row": row,
+                             "kind": pd.Categorical.from_codes(codes[node], categories=kinds),
+                             "value": pd.array(values, dtype=pd.StringDtype("pyarrow"))})
 
 
 def _graph(touchpoints: pd.DataFrame, rules: Sequence[IdentifierRule]) -> _Graph:

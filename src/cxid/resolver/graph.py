@@ -97,15 +97,13 @@ def build_links(
     frames = []
     if len(identifier_edges):
         rows = pa.array(identifier_edges["row"].to_numpy(np.int64))
-        kinds = _text(identifier_edges["kind"].astype(str).to_numpy(dtype=object))
+        kinds = _text(identifier_edges["kind"])
         n = len(identifier_edges)
         frames.append(pd.DataFrame({
             "customer_id": _column(cust.take(rows), n),
             "link_type": _column("identifier", n),
             "a": _column(nodes.take(rows), n),
-            "b": _column(_join("id:", kinds, ":",
-                               _text(identifier_edges["value"].astype(str)
-                                     .to_numpy(dtype=object))), n),
+            "b": _column(_join("id:", kinds, ":", _text(identifier_edges["value"])), n),
             "kind": _column(kinds, n),
             "match_weight": np.full(n, np.nan),
             "match_probability": np.full(n, np.nan),
