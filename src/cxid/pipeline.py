@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -294,7 +295,12 @@ def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
             f = f.assign(**{c: pd.Series(pd.NA, index=f.index, dtype=ARROW_STRING)
                             for c in missing})
         aligned.append(f[columns])
-    stacked = pd.concat(aligned, ignore_index=True)
+    with warnings.catch_warnings():
+        # all-null columns are already typed (Arrow strings): the dtype pandas would
+        # infer in the future is the same, so its deprecation notice does not apply
+        warnings.filterwarnings("ignore", "The behavior of DataFrame concatenation",
+                                FutureWarning)
+        stacked = pd.concat(aligned, ignore_index=True)
     for c in CATEGORICAL_COLUMNS:  # one sorted category set, however the input was split
         if c in stacked.columns:
             stacked[c] = pd.Categorical(stacked[c].astype(object))
