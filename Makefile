@@ -25,7 +25,10 @@ demo: $(STAMP)
 	  --source esp=data/samples/esp_audience.csv \
 	  --source crm=data/samples/crm.csv \
 	  --out out/demo
+	@echo "--- accuracy on all records"
 	$(BIN)/cxid evaluate --truth data/samples/truth.csv --pred out/demo/identities.parquet
+	@echo "--- accuracy on records the truth marks linkable"
+	$(BIN)/cxid evaluate --truth data/samples/truth.csv --pred out/demo --linkable-only
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
