@@ -207,9 +207,14 @@ def run(input_path: Path, out: Path, *, seed: int, recall: float, u_pairs: float
         if n_pairs < MIN_EM_PAIRS:
             continue
         cap = em_max_pairs if em_max_pairs and n_pairs > em_max_pairs else None
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on(*expressions), estimate_without_term_frequencies=True, max_pairs=cap
-        )
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*expressions), estimate_without_term_frequencies=True, max_pairs=cap
+            )
+        except ValueError as exc:
+            # what a user would do: keep the other sessions' estimates and go on (Splink
+            # 5 refuses an m that underflows to 0 for a level unseen in the session)
+            sessions[-1]["failed"] = str(exc)[:200]
     stage["train"] = time.perf_counter() - t
 
     t = time.perf_counter()
