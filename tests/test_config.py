@@ -59,3 +59,26 @@ def test_missing_or_invalid_file(tmp_path):
     bad.write_text("[[[", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
+
+
+def test_survivorship_rules_are_validated_and_round_trip():
+    from cxid.config import config_from_dict
+
+    cfg = load_config({"survivorship": {"rules": {"email": "most_trusted"},
+                                        "source_priority": ["web", "crm"]}})
+    assert cfg.survivorship.rules == {"email": "most_trusted"}
+    assert config_from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ConfigError) as info:
+        load_config({"survivorship": {"rules": {"email": "loudest", "shoe_size": "most_recent"}}})
+    assert len(info.value.problems) == 2
+
+
+def test_readme_config_example_is_valid(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```toml", 1)[1].split("```", 1)[0]
+    (tmp_path / "cxid.toml").write_text(block, encoding="utf-8")
+    cfg = load_config(tmp_path / "cxid.toml")
+    assert {s.name for s in cfg.sources} == {"boutique", "legacy"}
+    assert cfg.matching.threshold == 0.9

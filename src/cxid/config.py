@@ -94,6 +94,16 @@ class MatchingConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SurvivorshipConfig:
+    """How the customers table picks each field (see :mod:`cxid.resolver.profile`):
+    ``rules`` maps a field to most_trusted / most_recent / most_frequent;
+    ``source_priority`` lists source names from most to least trusted."""
+
+    rules: Mapping[str, str] = field(default_factory=dict)
+    source_priority: tuple[str, ...] = ("crm", "esp", "email", "web", "twitter", "beacon")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """Everything a run needs; every field has a safe default."""
 
@@ -101,6 +111,7 @@ class Config:
     default_region: str = "FR"
     identifiers: tuple[IdentifierRule, ...] = field(default_factory=default_identifier_rules)
     matching: MatchingConfig = field(default_factory=MatchingConfig)
+    survivorship: SurvivorshipConfig = field(default_factory=SurvivorshipConfig)
 
     def rule(self, kind: str) -> IdentifierRule:
         return next(r for r in self.identifiers if r.kind == kind)
@@ -113,7 +124,7 @@ class Config:
         return dataclasses.replace(self, sources=sources)
 
 
-_TOP_KEYS = {"sources", "default_region", "identifiers", "matching"}
+_TOP_KEYS = {"sources", "default_region", "identifiers", "matching", "survivorship"}
 _MATCHING_KEYS = {f.name for f in dataclasses.fields(MatchingConfig)}
 _SPEC_KEYS = {"name", "method", "attribute", "tf", "thresholds"}
 _SOURCE_KEYS = {"kind", "path", "mapping", "id_column"}
@@ -273,7 +284,38 @@ def config_from_dict(data: Mapping[str, Any]) -> Config:
     if "comparisons" in matching:
         matching["comparisons"] = [dict(c) for c in matching["comparisons"]]
     raw["matching"] = matching
+    surv = data.get("survivorship")
+    if surv:
+        raw["survivorship"] = {"rules": dict(surv.get("rules", {})),
+                               "source_priority": list(surv.get("source_priority", []))}
     return load_config(raw)
+
+
+def _parse_survivorship(raw: Any, problems: list[str]) -> SurvivorshipConfig:
+    from cxid.resolver.profile import PROFILE_FIELDS, RULES
+
+    if not isinstance(raw, Mapping):
+        problems.append("survivorship: expected a table")
+        return SurvivorshipConfig()
+    unknown = set(raw) - {"rules", "source_priority"}
+    if unknown:
+        problems.append(f"survivorship: unknown key(s) {', '.join(sorted(unknown))}")
+    rules = raw.get("rules", {})
+    if not isinstance(rules, Mapping):
+        problems.append("survivorship.rules: expected field = \"rule\"")
+        rules = {}
+    for name, rule in rules.items():
+        if name not in PROFILE_FIELDS:
+            problems.append(f"survivorship.rules.{name}: unknown field "
+                            f"(known: {', '.join(PROFILE_FIELDS)})")
+        if rule not in RULES:
+            problems.append(f"survivorship.rules.{name}: {rule!r} is not one of "
+                            f"{', '.join(RULES)}")
+    priority = raw.get("source_priority", SurvivorshipConfig().source_priority)
+    if not isinstance(priority, list | tuple) or not all(isinstance(p, str) for p in priority):
+        problems.append("survivorship.source_priority: expected a list of source names")
+        priority = SurvivorshipConfig().source_priority
+    return SurvivorshipConfig(rules=dict(rules), source_priority=tuple(priority))
 
 
 def load_config(source: str | Path | Mapping[str, Any] | Config | None = None) -> Config:
@@ -314,9 +356,10 @@ def load_config(source: str | Path | Mapping[str, Any] | Config | None = None) -
         region = "FR"
     rules = _parse_rules(raw.get("identifiers", {}), problems)
     matching = _parse_matching(raw.get("matching", {}), problems)
+    survivorship = _parse_survivorship(raw.get("survivorship", {}), problems)
     if base is not None and matching.model and not Path(matching.model).is_absolute():
         matching = dataclasses.replace(matching, model=str(base / matching.model))
     if problems:
         raise ConfigError(problems)
     return Config(sources=sources, default_region=region.upper(), identifiers=rules,
-                  matching=matching)
+                  matching=matching, survivorship=survivorship)

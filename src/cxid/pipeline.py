@@ -453,7 +453,8 @@ def resolve(
         "customer_id": customer_id,
     })
     clock.lap("customer_ids")
-    customers = build_profiles(touchpoints, customer_id)
+    customers = build_profiles(touchpoints, customer_id, rules=cfg.survivorship.rules,
+                               source_priority=cfg.survivorship.source_priority)
     clock.lap("profiles")
     links = build_links(
         touchpoints, customer_id, det.edges, det.fragment, accepted, refused_edges,
