@@ -1055,3 +1055,24 @@ def check_table_source(
 ) -> None:
     """Check the header of a CSV/parquet source against ``layout`` and ``mapping``."""
     plan_table(Path(path), layout, source=source, mapping=mapping, id_column=id_column)
+
+
+@dataclass(frozen=True)
+class TableReader:
+    """The ``check`` and ``read`` of a CSV/parquet source kind, from its layout: the
+    beacon, ESP and CRM readers differ only in their :class:`TableLayout`."""
+
+    layout: TableLayout
+
+    def check(self, path: str | Path, *, source: str, mapping: ColumnMapping | None = None,
+              id_column: str | None = None) -> None:
+        """Check the header and the mapping before reading."""
+        check_table_source(path, self.layout, source=source, mapping=mapping,
+                           id_column=id_column)
+
+    def read(self, path: str | Path, *, source: str, mapping: ColumnMapping | None = None,
+             id_column: str | None = None) -> ReadResult:
+        """Read the table; rows missing a required value, with an unparseable timestamp
+        or a repeated record id are rejected."""
+        return read_table_source(path, self.layout, source=source, mapping=mapping,
+                                 id_column=id_column)

@@ -8,10 +8,7 @@ normaliser nulls it, so the raw value stays auditable.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from cxid.ingest._common import ColumnMapping, TableLayout, check_table_source, read_table_source
-from cxid.schema import ReadResult
+from cxid.ingest._common import TableLayout, TableReader
 
 LAYOUT = TableLayout(
     kind="beacon",
@@ -29,27 +26,9 @@ LAYOUT = TableLayout(
 REQUIRED_COLUMNS = LAYOUT.required
 
 
-def check(
-    path: Path,
-    *,
-    source: str,
-    mapping: ColumnMapping | None = None,
-    id_column: str | None = None,
-) -> None:
-    """Check the header and the mapping before reading."""
-    check_table_source(path, LAYOUT, source=source, mapping=mapping, id_column=id_column)
-
-
-def read(
-    path: str | Path,
-    *,
-    source: str,
-    mapping: ColumnMapping | None = None,
-    id_column: str | None = None,
-) -> ReadResult:
-    """Read beacon sightings; a row without sighting_id or with a bad timestamp is
-    rejected."""
-    return read_table_source(path, LAYOUT, source=source, mapping=mapping, id_column=id_column)
+_READER = TableReader(LAYOUT)
+check = _READER.check
+read = _READER.read
 
 
 __all__ = ["LAYOUT", "REQUIRED_COLUMNS", "check", "read"]

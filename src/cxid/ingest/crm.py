@@ -7,10 +7,7 @@ there is: two records with different account ids are never one customer.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from cxid.ingest._common import ColumnMapping, TableLayout, check_table_source, read_table_source
-from cxid.schema import ReadResult
+from cxid.ingest._common import TableLayout, TableReader
 
 LAYOUT = TableLayout(
     kind="crm",
@@ -37,27 +34,9 @@ LAYOUT = TableLayout(
 REQUIRED_COLUMNS = LAYOUT.required
 
 
-def check(
-    path: Path,
-    *,
-    source: str,
-    mapping: ColumnMapping | None = None,
-    id_column: str | None = None,
-) -> None:
-    """Check the header and the mapping before reading."""
-    check_table_source(path, LAYOUT, source=source, mapping=mapping, id_column=id_column)
-
-
-def read(
-    path: str | Path,
-    *,
-    source: str,
-    mapping: ColumnMapping | None = None,
-    id_column: str | None = None,
-) -> ReadResult:
-    """Read CRM customers; a row without customer_id or with a bad created_at is
-    rejected, and a repeated customer_id is rejected as a duplicate."""
-    return read_table_source(path, LAYOUT, source=source, mapping=mapping, id_column=id_column)
+_READER = TableReader(LAYOUT)
+check = _READER.check
+read = _READER.read
 
 
 __all__ = ["LAYOUT", "REQUIRED_COLUMNS", "check", "read"]

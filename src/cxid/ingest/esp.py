@@ -10,10 +10,7 @@ with a mapping such as ``{"Email Address": "Adresse e-mail"}``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from cxid.ingest._common import ColumnMapping, TableLayout, check_table_source, read_table_source
-from cxid.schema import ReadResult
+from cxid.ingest._common import TableLayout, TableReader
 
 LAYOUT = TableLayout(
     kind="esp",
@@ -34,27 +31,9 @@ LAYOUT = TableLayout(
 REQUIRED_COLUMNS = LAYOUT.required
 
 
-def check(
-    path: Path,
-    *,
-    source: str,
-    mapping: ColumnMapping | None = None,
-    id_column: str | None = None,
-) -> None:
-    """Check the header and the mapping before reading."""
-    check_table_source(path, LAYOUT, source=source, mapping=mapping, id_column=id_column)
-
-
-def read(
-    path: str | Path,
-    *,
-    source: str,
-    mapping: ColumnMapping | None = None,
-    id_column: str | None = None,
-) -> ReadResult:
-    """Read an audience export; a row without e-mail or with a bad OPTIN_TIME is
-    rejected."""
-    return read_table_source(path, LAYOUT, source=source, mapping=mapping, id_column=id_column)
+_READER = TableReader(LAYOUT)
+check = _READER.check
+read = _READER.read
 
 
 __all__ = ["LAYOUT", "REQUIRED_COLUMNS", "check", "read"]
