@@ -253,7 +253,17 @@ def test_parallel_chunked_reading_equals_serial(monkeypatch):
 
     serial = resolve(sample_sources(), workers=1)
     monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 200_000)  # web.jsonl -> several chunks
+    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 20_000)  # web.jsonl, mbox -> chunks
+    monkeypatch.setattr(pipeline, "MIN_CHUNK_BYTES", 0)
+    chunked = []
+    real = pipeline._line_chunks
+
+    def spy(path, folder, kind="web", size=None):
+        for chunk, before in real(path, folder, kind, size):
+            chunked.append(kind)
+            yield chunk, before
+
+    monkeypatch.setattr(pipeline, "_line_chunks", spy)
     parallel = resolve(sample_sources(), workers=2)
     pd.testing.assert_frame_equal(parallel.touchpoints, serial.touchpoints)
     pd.testing.assert_frame_equal(parallel.identities, serial.identities)
@@ -261,3 +271,4 @@ def test_parallel_chunked_reading_equals_serial(monkeypatch):
     pd.testing.assert_frame_equal(
         parallel.rejected.sort_values(key).reset_index(drop=True),
         serial.rejected.sort_values(key).reset_index(drop=True))
+    assert chunked.count("web") > 2 and chunked.count("email") > 2

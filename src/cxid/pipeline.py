@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -25,6 +26,7 @@ from cxid.config import SOURCE_KINDS, Config, SourceConfig, config_from_dict, lo
 from cxid.engine import LocalEngine, get_engine
 from cxid.errors import ConfigError, CxidError
 from cxid.ingest import check_source
+from cxid.ingest.email import split_mbox
 from cxid.link.blocking import DEFAULT_RULES
 from cxid.link.fragments import build_fragments
 from cxid.link.identifiers import link_identifiers
@@ -162,9 +164,13 @@ ARROW_STRING = pd.StringDtype("pyarrow")
 
 #: Inputs smaller than this in total are read in-process (a pool costs more than it saves).
 PARALLEL_MIN_BYTES = 64 << 20
-#: JSON Lines files are split into chunks of about this size for parallel reading.
+#: Large JSON Lines and mbox files are split into chunks of about this size (at most)
+#: for parallel reading; smaller inputs get smaller chunks so every worker has work.
 CHUNK_BYTES = 256 << 20
-_SPLITTABLE = ("web", "twitter")
+#: Chunks are never smaller than this (each one costs a task and a result transfer).
+MIN_CHUNK_BYTES = 12 << 20
+_SPLITTABLE = ("web", "twitter", "email")
+_MBOX_FROM = re.compile(rb"^From ", re.MULTILINE)
 
 
 def _read_and_normalise(kind: str, path: str, source: str, mapping: dict | None,
@@ -177,23 +183,45 @@ def _read_and_normalise(kind: str, path: str, source: str, mapping: dict | None,
     return as_arrow_strings(tp), result.rejected, report.to_dict()["columns"]
 
 
-def _line_chunks(path: str, folder: str) -> Iterator[tuple[str, int]]:
-    """Split a text file into line-aligned chunk files, yielding (chunk path, lines
-    before it) as each chunk is written (so workers start on it at once)."""
-    lines_before = 0
+def _chunk_bytes(total: int, n_workers: int) -> int:
+    """Chunk size for a run reading ``total`` bytes on ``n_workers`` processes: about
+    four chunks per worker, so the pool stays balanced while the last ones finish."""
+    return int(min(CHUNK_BYTES, max(MIN_CHUNK_BYTES, total // (4 * n_workers))))
+
+
+def _line_chunks(path: str, folder: str, kind: str = "web",
+                 size: int | None = None) -> Iterator[tuple[str, int]]:
+    """Split a JSON Lines file into line-aligned chunk files (or an mbox into chunks
+    that start at a ``From `` separator), yielding (chunk path, records before it: lines,
+    or messages for an mbox) as each chunk is written, so workers start on it at once."""
+    size = size or CHUNK_BYTES
+    records_before = 0
+    mbox = kind == "email"
     with open(path, "rb") as handle:
         index = 0
+        pending = b""
         while True:
-            block = handle.read(CHUNK_BYTES)
+            block = pending + handle.read(max(size - len(pending), 1))
+            pending = b""
             if not block:
                 break
-            rest = handle.readline()  # finish the current line
-            block += rest
+            if mbox:  # end before the last separator; that message starts the next chunk
+                while True:
+                    cut = block.rfind(b"\nFrom ")
+                    if cut >= 0:
+                        pending, block = block[cut + 1:], block[:cut + 1]
+                        break
+                    more = handle.read(1 << 20)
+                    if not more:
+                        break
+                    block += more
+            else:
+                block += handle.readline()  # finish the current line
             name = f"{folder}/chunk-{index:05d}{Path(path).suffix}"
             with open(name, "wb") as out:
                 out.write(block)
-            yield name, lines_before
-            lines_before += block.count(b"\n")
+            yield name, records_before
+            records_before += len(split_mbox(block)) if mbox else block.count(b"\n")
             index += 1
 
 
@@ -250,18 +278,21 @@ def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, regio
             out[key] = (tp, rj, report, time.perf_counter() - started)
             bar.update(f"read {s.name}", len(tp) + len(rj), len(tp) + len(rj), "records")
         return out
+    chunk_size = _chunk_bytes(size, n_workers)
+    by_size = sorted(todo, key=lambda item: -Path(item[0].path).stat().st_size)
     with tempfile.TemporaryDirectory(prefix="cxid-chunks-") as tmp, \
             ProcessPoolExecutor(max_workers=n_workers) as pool:
         jobs = {}
-        for s, key in todo:
+        for s, key in by_size:  # largest first: small inputs fill the gaps at the end
             started = time.perf_counter()
             args = (s.kind, s.name, dict(s.mapping) or None, s.id_column, region)
             with open(s.path, "rb") as handle:
                 plain = handle.read(2) != b"\x1f\x8b"
-            if s.kind in _SPLITTABLE and plain and Path(s.path).stat().st_size > CHUNK_BYTES:
+            if s.kind in _SPLITTABLE and plain and Path(s.path).stat().st_size > chunk_size:
                 folder = f"{tmp}/{key}"
                 os.makedirs(folder)
-                chunks: Iterable[tuple[str, int]] = _line_chunks(str(s.path), folder)
+                chunks: Iterable[tuple[str, int]] = _line_chunks(str(s.path), folder, s.kind,
+                                                                 chunk_size)
             else:
                 chunks = [(str(s.path), 0)]
             futures, offsets = [], []
@@ -269,7 +300,8 @@ def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, regio
                 futures.append(pool.submit(_read_and_normalise, args[0], chunk, *args[1:]))
                 offsets.append(offset)
             jobs[key] = (s, futures, offsets, started)
-        for key, (s, futures, offsets, started) in jobs.items():
+        for _, key in todo:
+            s, futures, offsets, started = jobs[key]
             parts = [f.result() for f in futures]
             if len(parts) == 1 and offsets == [0]:
                 tp, rj, report = parts[0]
