@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cxid._frames import map_unique
 from cxid.engine import LocalEngine, get_engine
 from cxid.errors import ConfigError, CxidError
 from cxid.link.fragments import Fragments
@@ -73,7 +74,11 @@ class CandidatePairs:
 
 def skeleton(values: pd.Series) -> pd.Series:
     """Consonant skeleton of lower-case ASCII names (see module doc)."""
-    s = values.astype("string").str.replace(r"[^a-z]", "", regex=True)
+    return map_unique(values.astype("string"), _skeleton)
+
+
+def _skeleton(values: pd.Series) -> pd.Series:
+    s = values.str.replace(r"[^a-z]", "", regex=True)
     first = s.str.slice(0, 1)
     rest = (
         s.str.slice(1)
@@ -132,7 +137,8 @@ def _part_keys(fragments: Fragments, part: str) -> pd.DataFrame:
         return _name_pairs(fragments)
     frames = [fragments.attribute(a) for a in attribute.split("+")]
     values = pd.concat(frames, ignore_index=True)
-    key = _transform(values["value"], transform or None)
+    key = map_unique(values["value"].astype("string"),
+                     lambda v: _transform(v, transform or None))
     ok = key.notna() & (key.str.len() > 0)
     return pd.DataFrame({"fragment": values["fragment"][ok].to_numpy(),
                          "key": key[ok].astype(str).to_numpy()}).drop_duplicates()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -175,6 +176,23 @@ def as_levels(scores: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- set-valued
 
 
+class SetIndex(NamedTuple):
+    """A long ``(fragment, value)`` frame in CSR form (see :func:`index_sets`)."""
+
+    fragments: np.ndarray
+    starts: np.ndarray
+    counts: np.ndarray
+    codes: np.ndarray
+    uniques: np.ndarray
+
+
+def index_sets(values: pd.DataFrame | SetIndex) -> SetIndex:
+    """A long ``(fragment, value)`` frame sorted into CSR form once, so that several
+    calls of :func:`best_of_sets` / :func:`shared_values` over batches of pairs do not
+    re-factorise every value each time."""
+    return values if isinstance(values, SetIndex) else SetIndex(*_fragment_index(values))
+
+
 def _fragment_index(
     values: pd.DataFrame,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -232,7 +250,7 @@ def _lookup(
 
 
 def _combinations(
-    pairs_left: np.ndarray, pairs_right: np.ndarray, values: pd.DataFrame
+    pairs_left: np.ndarray, pairs_right: np.ndarray, values: pd.DataFrame | SetIndex
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Explode pairs into every (left value, right value) combination.
 
@@ -245,7 +263,7 @@ def _combinations(
         raise ValueError(
             f"pairs_left and pairs_right differ in length: {len(pairs_left)} != {len(pairs_right)}"
         )
-    fragments, starts, counts, codes, uniques = _fragment_index(values)
+    fragments, starts, counts, codes, uniques = index_sets(values)
     start_l, n_l = _lookup(fragments, starts, counts, pairs_left)
     start_r, n_r = _lookup(fragments, starts, counts, pairs_right)
     n_comb = n_l * n_r
@@ -263,7 +281,7 @@ def _combinations(
 def best_of_sets(
     pairs_left: np.ndarray,
     pairs_right: np.ndarray,
-    values: pd.DataFrame,
+    values: pd.DataFrame | SetIndex,
     score: Scorer,
 ) -> np.ndarray:
     """Best score over all value combinations of two set-valued fragments.
@@ -306,7 +324,7 @@ def best_of_sets(
 def shared_values(
     pairs_left: np.ndarray,
     pairs_right: np.ndarray,
-    values: pd.DataFrame,
+    values: pd.DataFrame | SetIndex,
     tf: pd.Series | None = None,
 ) -> np.ndarray:
     """For each pair, a value both fragments carry (object array, ``None`` if none).

@@ -8,7 +8,8 @@ vectorised merge or group-by.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,6 +53,8 @@ class Fragments:
     names: pd.DataFrame
     summary: pd.DataFrame
     addresses: pd.DataFrame
+    #: derived indexes (e.g. value sets sorted for comparison), built on first use
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n(self) -> int:

@@ -114,20 +114,21 @@ def _postcode_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(exact == 1.0, 2.0, np.where(dept == 1.0, 1.0, 0.0))
 
 
-def _handle_email_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Values are tagged ``h:`` (handle) or ``e:`` (e-mail local part); e-mail vs
-    e-mail is another comparison's job, so it scores NaN (ignored by the max)."""
-    sa, sb = pd.Series(a, dtype=object), pd.Series(b, dtype=object)
-    tag_a, val_a = sa.str.slice(0, 2).to_numpy(object), sa.str.slice(2).to_numpy(object)
-    tag_b, val_b = sb.str.slice(0, 2).to_numpy(object), sb.str.slice(2).to_numpy(object)
-    a_is_handle = tag_a == "h:"
-    handle_left = np.where(a_is_handle, val_a, val_b)
-    other = np.where(a_is_handle, val_b, val_a)
-    levels = cmp.handle_email_levels(handle_left, other).astype(np.float64)
-    levels[levels < 0] = np.nan
-    both_email = (tag_a == "e:") & (tag_b == "e:")
-    levels[both_email] = np.nan
-    return levels
+def _sets(fragments: Fragments, what: str) -> cmp.SetIndex:
+    """The value sets compared by one comparison, indexed once per fragments object
+    (batches of candidate pairs and the u sample reuse it)."""
+    cache = fragments.cache
+    if what not in cache:
+        if what == "name":
+            values = _name_values(fragments)
+        elif what == "address":
+            values = _address_values(fragments)
+        elif what == "handle_email":
+            values = _handle_values(fragments)
+        else:
+            values = fragments.attribute(what)
+        cache[what] = cmp.index_sets(values)
+    return cache[what]
 
 
 def _address_values(fragments: Fragments) -> pd.DataFrame:
@@ -237,15 +238,15 @@ def _compare_arrays(
     shared: dict[str, np.ndarray] = {}
     for j, spec in enumerate(specs):
         if spec.method == "name":
-            values = _name_values(fragments)
-            scores = cmp.best_of_sets(left, right, values, cmp.name_levels_joined)
+            scores = cmp.best_of_sets(left, right, _sets(fragments, "name"),
+                                      cmp.name_levels_joined)
         elif spec.method == "address":
-            scores = cmp.best_of_sets(left, right, _address_values(fragments), _address_score)
+            scores = cmp.best_of_sets(left, right, _sets(fragments, "address"), _address_score)
         elif spec.method == "handle_email":
-            scores = cmp.best_of_sets(left, right, _handle_values(fragments),
+            scores = cmp.best_of_sets(left, right, _sets(fragments, "handle_email"),
                                       _handle_email_score)
         else:
-            values = fragments.attribute(spec.attribute)
+            values = _sets(fragments, spec.attribute)
             if spec.method == "date":
                 scores = cmp.best_of_sets(left, right, values,
                                           lambda a, b: cmp.date_levels(a, b).astype(float))
@@ -263,8 +264,7 @@ def _compare_arrays(
                 raise ConfigError(f"unknown comparison method {spec.method!r}")
         levels[:, j] = cmp.as_levels(scores)
         if spec.tf:
-            values = (fragments.attribute(spec.attribute) if spec.attribute
-                      else _name_values(fragments))
+            values = _sets(fragments, spec.attribute or "name")
             tf = tf_tables.get(spec.name) if tf_tables else None
             shared[spec.name] = cmp.shared_values(left, right, values, tf)
     return levels, shared
