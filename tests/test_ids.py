@@ -57,3 +57,18 @@ def test_split_keeps_the_id_on_the_larger_part():
     assert hist["reason"].tolist() == ["split"]
     assert hist["old_customer_id"][0] == old
     assert hist["new_customer_id"][0] == second["customer_id"][0]
+
+
+def test_records_are_matched_across_runs_even_if_key_hashes_collide(monkeypatch):
+    import cxid.resolver.ids as ids_module
+
+    first, _, reg = run([1, 2, 3, 4], [0, 0, 1, 1])
+    expected, expected_hist, _ = run([1, 2, 3, 4, 5], [0, 1, 1, 2, 2], first, reg, n=2)
+    real = ids_module._key_hashes
+    # every key hashes to one of two values: the hash search must fall back to keys
+    monkeypatch.setattr(ids_module, "_key_hashes",
+                        lambda keys: real(keys) % np.uint64(2))
+    got, hist, _ = run([1, 2, 3, 4, 5], [0, 1, 1, 2, 2], first, reg, n=2)
+    kept = got["customer_id"].isin(first["customer_id"])
+    assert kept.sum() == expected["customer_id"].isin(first["customer_id"]).sum() > 0
+    assert hist["reason"].tolist() == expected_hist["reason"].tolist()

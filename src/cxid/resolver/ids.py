@@ -46,11 +46,12 @@ def _key_hashes(keys: pd.Series) -> np.ndarray:
                                       hash_key=_HASH_KEY).to_numpy(np.uint64)
 
 
-def _anchors(keys: pd.Series, cluster: np.ndarray) -> pd.Series:
+def _anchors(keys: pd.Series, cluster: np.ndarray, hashes: np.ndarray | None = None
+             ) -> pd.Series:
     """Anchor record key per cluster (index = cluster label): the key whose hash is
     smallest. Hashing and a numeric arg-min cost far less than sorting ten million
     strings, and any fixed choice of member gives stable ids."""
-    h = _key_hashes(keys)
+    h = _key_hashes(keys) if hashes is None else hashes
     order = np.lexsort((h, cluster))
     c = np.asarray(cluster)[order]
     first = np.r_[True, c[1:] != c[:-1]] if len(c) else np.array([], bool)
@@ -101,7 +102,8 @@ def assign_stable_ids(
     """
     keys = record_keys(source, record_id).reset_index(drop=True)
     cluster = np.asarray(cluster, dtype=np.int64)
-    anchor = _anchors(keys, cluster)
+    hashes = _key_hashes(keys)
+    anchor = _anchors(keys, cluster, hashes)
     registry = (registry.copy() if registry is not None
                 else pd.DataFrame({"customer_id": pd.Series(dtype="string"),
                                    "created_run": pd.Series(dtype="int64")}))
@@ -114,12 +116,11 @@ def assign_stable_ids(
         registry = _register(registry, ids, run)
         return per_record, history, registry
 
-    prev = pd.DataFrame({
-        "key": record_keys(previous["source"], previous["record_id"]).to_numpy(),
-        "old": previous["customer_id"].astype("string").to_numpy(),
-    })
-    cur = pd.DataFrame({"key": keys.to_numpy(), "cluster": cluster})
-    seen = cur.merge(prev, on="key", how="inner")
+    prev_keys = record_keys(previous["source"], previous["record_id"]).reset_index(drop=True)
+    old_ids = previous["customer_id"].astype("string").reset_index(drop=True)
+    cur_pos, prev_pos = _same_keys(keys, hashes, prev_keys)
+    seen = pd.DataFrame({"old": old_ids.take(prev_pos).to_numpy(),
+                         "cluster": cluster[cur_pos]})
     counts = seen.groupby(["old", "cluster"]).size().rename("n").reset_index()
     counts = counts.merge(anchor.rename("anchor"), left_on="cluster", right_index=True)
     # the part of each previous customer that keeps its id: most records, then anchor
@@ -135,7 +136,7 @@ def assign_stable_ids(
     ids = pd.Series(pd.NA, index=anchor.index, dtype="string")
     ids[winners.index] = winners.to_numpy()
     need = ids.isna().to_numpy()
-    taken = set(registry["customer_id"].astype(str)) | set(prev["old"].astype(str))
+    taken = set(registry["customer_id"].astype(str)) | set(old_ids.astype(str))
     fresh = _fresh_ids(anchor[need], taken, f"r{run}")
     ids[need] = fresh.to_numpy()
 
@@ -162,6 +163,33 @@ def assign_stable_ids(
     registry = _register(registry, ids[need], run)
     per_record = pd.Series(ids.reindex(cluster).to_numpy(), dtype="string")
     return per_record, history, registry
+
+
+def _same_keys(keys: pd.Series, hashes: np.ndarray, prev_keys: pd.Series
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (in ``keys``, in ``prev_keys``) of the records present in both, found
+    by their 64-bit key hashes (a sorted search, no string join) and checked on the
+    keys themselves; should two keys ever share a hash, a string join decides."""
+    prev_hashes = _key_hashes(prev_keys)
+    order = np.argsort(prev_hashes, kind="stable")
+    ordered = prev_hashes[order]
+    if len(ordered) and not (ordered[1:] != ordered[:-1]).all():
+        return _same_keys_joined(keys, prev_keys)
+    at = np.minimum(np.searchsorted(ordered, hashes), max(len(ordered) - 1, 0))
+    hit = ordered[at] == hashes if len(ordered) else np.zeros(len(hashes), bool)
+    cur_pos = np.flatnonzero(hit)
+    prev_pos = order[at[hit]]
+    same = keys.take(cur_pos).to_numpy() == prev_keys.take(prev_pos).to_numpy()
+    if not np.asarray(same, dtype=bool).all():
+        return _same_keys_joined(keys, prev_keys)
+    return cur_pos, prev_pos
+
+
+def _same_keys_joined(keys: pd.Series, prev_keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    cur = pd.DataFrame({"key": keys.to_numpy(), "i": np.arange(len(keys))})
+    prev = pd.DataFrame({"key": prev_keys.to_numpy(), "j": np.arange(len(prev_keys))})
+    both = cur.merge(prev, on="key", how="inner")
+    return both["i"].to_numpy(np.int64), both["j"].to_numpy(np.int64)
 
 
 def _register(registry: pd.DataFrame, new_ids: pd.Series, run: int) -> pd.DataFrame:

@@ -80,7 +80,8 @@ def build_profiles(
     unknown = {f: r for f, r in chosen.items() if r not in RULES}
     if unknown:
         raise ValueError(f"unknown survivorship rule(s) {unknown}; known: {RULES}")
-    codes, uniques = pd.factorize(customer_id.to_numpy(dtype=object))
+    codes, uniques = pd.factorize(customer_id.astype("string[pyarrow]").reset_index(drop=True))
+    codes = np.asarray(codes, dtype=np.int64)
     n_customers = len(uniques)
     source = touchpoints["source"].astype(str).to_numpy()
     src_codes, src_names = pd.factorize(source, sort=True)
@@ -119,7 +120,7 @@ def build_profiles(
         c, t, a, r = codes[idx], trust[idx], age[idx], rows[idx]
         rule = chosen[field]
         if rule == "most_frequent":
-            vcodes = pd.factorize(values.to_numpy()[idx])[0]
+            vcodes = np.asarray(pd.factorize(values.iloc[idx])[0], dtype=np.int64)
             combo = c * (int(vcodes.max()) + 1 if len(vcodes) else 1) + vcodes
             _, inverse, freq = np.unique(combo, return_inverse=True, return_counts=True)
             groups, best = _first_per_group(c, -freq[inverse], t, a, r)
@@ -127,9 +128,9 @@ def build_profiles(
             groups, best = _first_per_group(c, a, t, r)
         else:
             groups, best = _first_per_group(c, t, a, r)
-        col = pd.Series(pd.NA, index=range(n_customers), dtype="string")
-        col.iloc[groups] = shown.to_numpy()[idx[best]]
-        out[field] = col.to_numpy()
+        picked = shown.iloc[idx[best]].astype("string[pyarrow]")
+        picked.index = groups
+        out[field] = picked.reindex(range(n_customers)).array
     string_cols = [c for c in PROFILE_FIELDS if c in out.columns] + ["customer_id", "sources"]
     out = out.astype(dict.fromkeys(string_cols, "string"))
     return out.sort_values("customer_id", kind="stable").reset_index(drop=True)

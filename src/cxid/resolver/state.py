@@ -94,7 +94,7 @@ class State:
         return cls(
             path=path,
             run=int(info["run"]),
-            identities=pd.read_parquet(path / "identities.parquet"),
+            identities=_read_arrow_strings(path / "identities.parquet"),
             registry=pd.read_parquet(path / "id_registry.parquet"),
             history=pd.read_parquet(path / "id_history.parquet"),
             model_json=model.read_text(encoding="utf-8") if model.exists() else None,
