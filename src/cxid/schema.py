@@ -128,7 +128,7 @@ def _cast(name: str, col: pd.Series) -> pd.Series:
         if isinstance(col.dtype, pd.DatetimeTZDtype):
             return col.dt.tz_convert("UTC")
         return pd.to_datetime(col, utc=True, errors="coerce", format="mixed")
-    if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "python":
+    if isinstance(col.dtype, pd.StringDtype):  # Python or Arrow storage: both kept
         return col
     return col.astype("string")
 
@@ -152,7 +152,8 @@ def conform_touchpoints(frame: pd.DataFrame) -> pd.DataFrame:
     extras = [c for c in frame.columns if str(c).startswith(EXTRA_PREFIX)]
     out = conform(frame, TOUCHPOINT_COLUMNS)
     for name in extras:
-        out[name] = frame[name].reset_index(drop=True).astype("string")
+        col = frame[name].reset_index(drop=True)
+        out[name] = col if isinstance(col.dtype, pd.StringDtype) else col.astype("string")
     return out
 
 

@@ -654,13 +654,11 @@ def _clean_array(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Arr
 
 
 def _string_series(column: pa.ChunkedArray | pa.Array) -> pd.Series:
-    """Arrow strings as a pandas ``string`` Series (Python storage). Arrow builds the
-    Python strings, reusing one object for repeated values, which is several times
-    faster than pandas' own conversion."""
-    values = np.asarray(column.to_pandas(), dtype=object)
-    if column.null_count:
-        values[np.asarray(column.is_null())] = pd.NA
-    return pd.Series(pd.arrays.StringArray(values))
+    """Arrow strings as a pandas Arrow-backed ``string`` Series (no Python string per
+    row: normalisers work once per distinct value)."""
+    if not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(column))
 
 
 def read_json_lines(

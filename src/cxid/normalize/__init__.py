@@ -94,6 +94,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+_ARROW_STRING = pd.StringDtype("pyarrow")
 
 #: Keys of each column's counts. ``present`` = normalised + invalid + junk: rows that
 #: carried a value, directly or derived (full_name split, free-text address, a
@@ -176,7 +177,7 @@ def normalize_touchpoints(
     ``x_*_norm`` companion (:func:`normalize_extra`). ``default_region`` (ISO
     alpha-2) reads phone numbers without a country code and decides whether a
     French-looking postcode implies the country. Output columns are nullable
-    ``string``; null means missing, invalid or junk, as counted in the report.
+    Arrow-backed ``string``; null means missing, invalid or junk, as counted in the report.
     """
     bar = as_progress(progress)
     index = touchpoints.index
@@ -239,7 +240,7 @@ def normalize_touchpoints(
     out = touchpoints.copy(deep=False)
     order = [*NORM_COLUMNS, *(f"{name}_norm" for name in extras)]
     for name in order:
-        out[name] = results[name].values.astype("string").array
+        out[name] = results[name].values.astype(_ARROW_STRING).array
     report = NormalizationReport.from_status(len(touchpoints),
                                              {name: results[name].status for name in order})
     for name, counts in report.columns.items():

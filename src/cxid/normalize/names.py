@@ -100,6 +100,8 @@ def distinct(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
     text = as_text(series)
     try:
         array = pa.array(text.array, type=pa.large_string())
+        if isinstance(array, pa.ChunkedArray):  # Arrow-backed input
+            array = array.combine_chunks()
     except (pa.ArrowException, UnicodeError, TypeError):  # e.g. lone surrogates
         codes, uniques = pd.factorize(text)
         return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=_PY_STRING)
@@ -118,9 +120,13 @@ def blank_rows(series: pd.Series) -> np.ndarray:
 
 
 def broadcast(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
-    """Expand per-distinct ``values`` back to rows (code -1 → null), as ``string``."""
-    array = pd.array(np.asarray(values.astype(object), dtype=object), dtype="string")
-    return pd.Series(array.take(codes, allow_fill=True), index=index, dtype="string")
+    """Expand per-distinct ``values`` back to rows (code -1 → null), as Arrow-backed
+    ``string`` (the take runs in Arrow: no Python string per row)."""
+    table = pa.array(np.asarray(values.astype(object), dtype=object), type=pa.large_string(),
+                     from_pandas=True)
+    idx = pa.array(codes, mask=np.asarray(codes) < 0, type=pa.int64())
+    taken = pc.cast(table.take(idx), pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(taken), index=index)
 
 
 def broadcast_status(status: np.ndarray, codes: np.ndarray) -> np.ndarray:
