@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cxid.config import IdentifierRule, default_identifier_rules
 from cxid.engine import LocalEngine, get_engine
@@ -91,6 +92,15 @@ class _Graph:
                              "value": pd.array(values, dtype=pd.StringDtype("pyarrow"))})
 
 
+def _arrow_strings(col: pd.Series) -> pa.ChunkedArray:
+    """A string column as an Arrow chunked array of large strings (no copy when the
+    column is Arrow-backed already)."""
+    array = pa.array(col.astype(pd.StringDtype("pyarrow")).array)
+    if isinstance(array, pa.Array):
+        array = pa.chunked_array([array])
+    return array.cast(pa.large_string())
+
+
 def _graph(touchpoints: pd.DataFrame, rules: Sequence[IdentifierRule]) -> _Graph:
     rows, nodes, kinds, values = [], [], [], []
     offset = 0
@@ -104,15 +114,19 @@ def _graph(touchpoints: pd.DataFrame, rules: Sequence[IdentifierRule]) -> _Graph
             mask = col.notna().to_numpy()
             if mask.any():
                 kind_rows.append(np.flatnonzero(mask))
-                kind_values.append(col.to_numpy(dtype=object)[mask])
+                kind_values.extend(_arrow_strings(col).filter(pa.array(mask)).chunks)
         if not kind_rows:
             continue
         r = np.concatenate(kind_rows)
-        codes, uniques = pd.factorize(np.concatenate(kind_values))
+        # Arrow hashes the UTF-8 bytes (first-appearance order, like pd.factorize)
+        encoded = pc.dictionary_encode(
+            pa.chunked_array(kind_values, pa.large_string()).combine_chunks())
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        uniques = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
         rows.append(r)
         nodes.append(codes.astype(np.int64) + offset)
         kinds.append(np.full(len(uniques), rule.kind, dtype=object))
-        values.append(np.asarray(uniques, dtype=object))
+        values.append(uniques)
         offset += len(uniques)
     if not rows:
         empty = np.array([], np.int64)

@@ -29,7 +29,8 @@ HISTORY_COLUMNS = ["old_customer_id", "new_customer_id", "reason", "run"]
 
 def record_keys(source: pd.Series, record_id: pd.Series) -> pd.Series:
     """The global key of a record: ``source`` and ``record_id`` joined by a unit separator."""
-    return (source.astype("string") + "\x1f" + record_id.astype("string")).astype("string")
+    arrow = pd.StringDtype("pyarrow")  # the join runs in Arrow, no Python string per row
+    return (source.astype(arrow) + "\x1f" + record_id.astype(arrow)).astype(arrow)
 
 
 def hash_keys(keys: pd.Series) -> pd.Series:
@@ -56,7 +57,7 @@ def _anchors(keys: pd.Series, cluster: np.ndarray, hashes: np.ndarray | None = N
     c = np.asarray(cluster)[order]
     first = np.r_[True, c[1:] != c[:-1]] if len(c) else np.array([], bool)
     rows = order[first]
-    return pd.Series(keys.to_numpy(dtype=object)[rows], index=c[first], dtype="string")
+    return pd.Series(keys.take(rows).to_numpy(dtype=object), index=c[first], dtype="string")
 
 
 def _fresh_ids(anchor: pd.Series, taken: set[str], salt: str) -> pd.Series:
