@@ -63,12 +63,22 @@ def test_records_are_matched_across_runs_even_if_key_hashes_collide(monkeypatch)
     import cxid.resolver.ids as ids_module
 
     first, _, reg = run([1, 2, 3, 4], [0, 0, 1, 1])
-    expected, expected_hist, _ = run([1, 2, 3, 4, 5], [0, 1, 1, 2, 2], first, reg, n=2)
+    # records read in another order: no row keeps its position, all go through hashes
+    expected, expected_hist, _ = run([5, 4, 3, 2, 1], [2, 2, 1, 1, 0], first, reg, n=2)
     real = ids_module._key_hashes
     # every key hashes to one of two values: the hash search must fall back to keys
     monkeypatch.setattr(ids_module, "_key_hashes",
                         lambda keys: real(keys) % np.uint64(2))
-    got, hist, _ = run([1, 2, 3, 4, 5], [0, 1, 1, 2, 2], first, reg, n=2)
+    got, hist, _ = run([5, 4, 3, 2, 1], [2, 2, 1, 1, 0], first, reg, n=2)
     kept = got["customer_id"].isin(first["customer_id"])
     assert kept.sum() == expected["customer_id"].isin(first["customer_id"]).sum() > 0
     assert hist["reason"].tolist() == expected_hist["reason"].tolist()
+
+
+def test_reordered_and_appended_records_keep_their_ids():
+    first, _, reg = run([1, 2, 3, 4], [0, 0, 1, 1])
+    same, _, _ = run([1, 2, 3, 4, 9], [0, 0, 1, 1, 2], first, reg, n=2)
+    shuffled, _, _ = run([3, 9, 1, 4, 2], [1, 2, 0, 1, 0], first, reg, n=2)
+    by_record = dict(zip(same["record_id"], same["customer_id"], strict=True))
+    assert dict(zip(shuffled["record_id"], shuffled["customer_id"], strict=True)) == by_record
+    assert by_record["1"] == first["customer_id"][0] and by_record["3"] == first["customer_id"][2]

@@ -43,8 +43,9 @@ def hash_keys(keys: pd.Series) -> pd.Series:
 
 
 def _key_hashes(keys: pd.Series) -> np.ndarray:
-    return pd.util.hash_pandas_object(keys.astype(object), index=False,
-                                      hash_key=_HASH_KEY).to_numpy(np.uint64)
+    # hash_pandas_object would factorise first (wasted: keys are unique); same hashes
+    return pd.util.hash_array(keys.to_numpy(dtype=object, na_value=None),
+                              hash_key=_HASH_KEY, categorize=False)
 
 
 def _anchors(keys: pd.Series, cluster: np.ndarray, hashes: np.ndarray | None = None
@@ -120,30 +121,37 @@ def assign_stable_ids(
     prev_keys = record_keys(previous["source"], previous["record_id"]).reset_index(drop=True)
     old_ids = previous["customer_id"].astype("string").reset_index(drop=True)
     cur_pos, prev_pos = _same_keys(keys, hashes, prev_keys)
-    seen = pd.DataFrame({"old": old_ids.take(prev_pos).to_numpy(),
-                         "cluster": cluster[cur_pos]})
+    # previous ids and anchors as integer ranks (rank order = string order), so the
+    # group-bys and sorts below run on integers, not strings
+    old_codes, old_names = pd.factorize(old_ids.take(prev_pos), sort=True)
+    old_names = np.asarray(old_names, dtype=object)
+    anchor_rank = pd.Series(pd.factorize(anchor, sort=True)[0], index=anchor.index)
+    seen = pd.DataFrame({"old": np.asarray(old_codes, np.int64), "cluster": cluster[cur_pos]})
     counts = seen.groupby(["old", "cluster"]).size().rename("n").reset_index()
-    counts = counts.merge(anchor.rename("anchor"), left_on="cluster", right_index=True)
+    counts["anchor"] = anchor_rank.reindex(counts["cluster"].to_numpy()).to_numpy()
     # the part of each previous customer that keeps its id: most records, then anchor
     counts = counts.sort_values(["old", "n", "anchor"], ascending=[True, False, True],
                                 kind="stable")
     keeper = counts.drop_duplicates("old", keep="first")[["old", "cluster"]]
     created = registry.set_index("customer_id")["created_run"]
-    keeper = keeper.assign(created=keeper["old"].map(created).fillna(0).astype("int64"))
+    keeper = keeper.assign(created=pd.Series(old_names[keeper["old"].to_numpy()]).map(created)
+                           .fillna(0).astype("int64").to_numpy())
     keeper = keeper.sort_values(["cluster", "created", "old"], kind="stable")
     winners = keeper.drop_duplicates("cluster", keep="first").set_index("cluster")["old"]
     merged_away = keeper[~keeper["old"].isin(winners.to_numpy())]
+    winners = pd.Series(old_names[winners.to_numpy()], index=winners.index, dtype=object)
 
     ids = pd.Series(pd.NA, index=anchor.index, dtype="string")
     ids[winners.index] = winners.to_numpy()
     need = ids.isna().to_numpy()
-    taken = set(registry["customer_id"].astype(str)) | set(old_ids.astype(str))
+    taken = set(registry["customer_id"].astype(str)) | set(
+        np.asarray(old_ids.unique(), dtype=object).tolist())
     fresh = _fresh_ids(anchor[need], taken, f"r{run}")
     ids[need] = fresh.to_numpy()
 
     # history: merges (old -> surviving id of its keeper cluster) and splits
     merges = pd.DataFrame({
-        "old_customer_id": merged_away["old"].to_numpy(),
+        "old_customer_id": old_names[merged_away["old"].to_numpy()],
         "new_customer_id": ids[merged_away["cluster"].to_numpy()].to_numpy(),
         "reason": "merge",
     })
@@ -151,7 +159,7 @@ def assign_stable_ids(
                                indicator=True)
     split_parts = split_parts[split_parts["_merge"] == "left_only"]
     splits = pd.DataFrame({
-        "old_customer_id": split_parts["old"].to_numpy(),
+        "old_customer_id": old_names[split_parts["old"].to_numpy()],
         "new_customer_id": ids[split_parts["cluster"].to_numpy()].to_numpy(),
         "reason": "split",
     })
@@ -168,22 +176,33 @@ def assign_stable_ids(
 
 def _same_keys(keys: pd.Series, hashes: np.ndarray, prev_keys: pd.Series
                ) -> tuple[np.ndarray, np.ndarray]:
-    """Positions (in ``keys``, in ``prev_keys``) of the records present in both, found
-    by their 64-bit key hashes (a sorted search, no string join) and checked on the
-    keys themselves; should two keys ever share a hash, a string join decides."""
-    prev_hashes = _key_hashes(prev_keys)
+    """Positions (in ``keys``, in ``prev_keys``) of the records present in both.
+
+    Rows at the same position with the same key (the same inputs read again, new ones
+    appended) pair up directly; the others are found by their 64-bit key hashes (a
+    sorted search, no string join) and checked on the keys themselves; should two
+    keys ever share a hash, a string join decides."""
+    n = min(len(keys), len(prev_keys))
+    same_row = np.asarray(keys.iloc[:n].array == prev_keys.iloc[:n].array, dtype=bool)
+    direct = np.flatnonzero(same_row)
+    rest_cur = np.setdiff1d(np.arange(len(keys)), direct, assume_unique=True)
+    rest_prev = np.setdiff1d(np.arange(len(prev_keys)), direct, assume_unique=True)
+    if len(rest_cur) == 0 or len(rest_prev) == 0:
+        return direct, direct
+    prev_hashes = _key_hashes(prev_keys.take(rest_prev))
     order = np.argsort(prev_hashes, kind="stable")
     ordered = prev_hashes[order]
-    if len(ordered) and not (ordered[1:] != ordered[:-1]).all():
+    if not (ordered[1:] != ordered[:-1]).all():
         return _same_keys_joined(keys, prev_keys)
-    at = np.minimum(np.searchsorted(ordered, hashes), max(len(ordered) - 1, 0))
-    hit = ordered[at] == hashes if len(ordered) else np.zeros(len(hashes), bool)
-    cur_pos = np.flatnonzero(hit)
-    prev_pos = order[at[hit]]
+    wanted = hashes[rest_cur]
+    at = np.minimum(np.searchsorted(ordered, wanted), len(ordered) - 1)
+    hit = ordered[at] == wanted
+    cur_pos = rest_cur[hit]
+    prev_pos = rest_prev[order[at[hit]]]
     same = keys.take(cur_pos).to_numpy() == prev_keys.take(prev_pos).to_numpy()
     if not np.asarray(same, dtype=bool).all():
         return _same_keys_joined(keys, prev_keys)
-    return cur_pos, prev_pos
+    return np.concatenate([direct, cur_pos]), np.concatenate([direct, prev_pos])
 
 
 def _same_keys_joined(keys: pd.Series, prev_keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
