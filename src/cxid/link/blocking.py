@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxid._frames import map_unique
+from cxid._frames import map_unique, unique_sorted
 from cxid.engine import LocalEngine, get_engine
 from cxid.errors import ConfigError, CxidError
 from cxid.link.fragments import Fragments
@@ -226,7 +226,7 @@ def candidate_pairs(
                 f"(rule {label!r} brings the total to {total:,}); tighten the rules or "
                 f"lower max_block_size"
             )
-    union = np.unique(np.concatenate(codes)) if codes else np.array([], np.int64)
+    union = unique_sorted(np.concatenate(codes)) if codes else np.array([], np.int64)
     report_frame = pd.DataFrame(report)
     log.info("blocking: %d candidate pairs from %d rules", len(union), len(rules))
     return CandidatePairs(left=union // n, right=union % n, report=report_frame)

@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cxid._frames import unique_sorted
 from cxid.config import IdentifierRule, default_identifier_rules
 from cxid.engine import LocalEngine, get_engine
 from cxid.schema import IDENTIFIER_COLUMNS, require
@@ -133,7 +134,7 @@ def _graph(touchpoints: pd.DataFrame, rules: Sequence[IdentifierRule]) -> _Graph
         return _Graph(empty, empty, np.array([], object), np.array([], object))
     row, node = np.concatenate(rows), np.concatenate(nodes)
     # one edge per (row, node): e-mail and reply-to may carry the same address
-    key = np.unique(row * offset + node)
+    key = unique_sorted(row * offset + node)
     return _Graph(key // offset, key % offset, np.concatenate(kinds), np.concatenate(values))
 
 
@@ -151,7 +152,7 @@ def _distinct_per_node(node: np.ndarray, codes: np.ndarray, n_nodes: int) -> np.
     if not ok.any():
         return np.zeros(n_nodes, np.int64)
     width = int(codes[ok].max()) + 1
-    pairs = np.unique(node[ok] * width + codes[ok])
+    pairs = unique_sorted(node[ok] * width + codes[ok])
     return np.bincount(pairs // width, minlength=n_nodes)
 
 

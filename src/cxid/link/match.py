@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cxid._frames import unique_sorted
 from cxid.engine import LocalEngine, get_engine
 from cxid.errors import ConfigError
 from cxid.link import compare as cmp
@@ -326,7 +327,7 @@ def linked_record_pairs(
         return build_fragments(touchpoints.iloc[:0], empty), empty, empty
     if len(pairs) > max_pairs:
         pairs = pairs.sample(max_pairs, random_state=seed)
-    used = np.unique(np.concatenate([pairs["row"].to_numpy(), pairs["first"].to_numpy()]))
+    used = unique_sorted(np.concatenate([pairs["row"].to_numpy(), pairs["first"].to_numpy()]))
     local = pd.Series(np.arange(len(used)), index=used)
     records = build_fragments(touchpoints.iloc[used].reset_index(drop=True),
                               np.arange(len(used)))
