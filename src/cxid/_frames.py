@@ -14,7 +14,11 @@ def group_labels(group: np.ndarray, labels: pd.Series, sep: str = "+") -> pd.Ser
     Labels become bits of an integer mask (summing distinct bits is an OR), so the
     join happens once per distinct *combination* rather than once per group.
     """
-    codes, uniques = pd.factorize(labels.astype(str).to_numpy(), sort=True)
+    if isinstance(labels.dtype, pd.StringDtype | pd.CategoricalDtype):
+        codes, uniques = pd.factorize(labels.astype(pd.StringDtype("pyarrow")), sort=True)
+    else:
+        codes, uniques = pd.factorize(labels.astype(str).to_numpy(), sort=True)
+    codes = np.asarray(codes)
     if len(uniques) > 62:
         frame = pd.DataFrame({"g": group, "l": labels.astype(str).to_numpy()})
         return frame.drop_duplicates().sort_values(["g", "l"]).groupby("g")["l"].agg(sep.join)

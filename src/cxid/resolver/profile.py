@@ -83,8 +83,10 @@ def build_profiles(
     codes, uniques = pd.factorize(customer_id.astype("string[pyarrow]").reset_index(drop=True))
     codes = np.asarray(codes, dtype=np.int64)
     n_customers = len(uniques)
-    source = touchpoints["source"].astype(str).to_numpy()
-    src_codes, src_names = pd.factorize(source, sort=True)
+    src_codes, src_names = pd.factorize(touchpoints["source"].astype(pd.StringDtype("pyarrow")),
+                                        sort=True)
+    src_codes = np.asarray(src_codes)
+    src_names = np.asarray(src_names, dtype=object)
     rank = {name: i for i, name in enumerate(source_priority)}
     trust = np.array([rank.get(name, len(rank)) for name in src_names], np.int64)[src_codes]
     seen = pd.to_datetime(touchpoints["observed_at"], utc=True)
@@ -99,9 +101,9 @@ def build_profiles(
         range(n_customers)).to_numpy()
     times = pd.DataFrame({"c": codes[known], "t": stamp[known]}).groupby("c")["t"]
     for name, values in (("first_seen", times.min()), ("last_seen", times.max())):
-        col = pd.Series(pd.NaT, index=range(n_customers), dtype="datetime64[ns, UTC]")
-        col[values.index] = pd.to_datetime(values.to_numpy(), utc=True)
-        out[name] = col.to_numpy()
+        stamps = np.full(n_customers, np.iinfo(np.int64).min, np.int64)  # NaT
+        stamps[values.index.to_numpy()] = values.to_numpy()
+        out[name] = pd.DatetimeIndex(stamps.view("datetime64[ns]")).tz_localize("UTC")
     counts = np.zeros((n_customers, len(src_names)), np.int64)
     np.add.at(counts, (codes, src_codes), 1)
     for j, name in enumerate(src_names):
