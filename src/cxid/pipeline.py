@@ -167,9 +167,15 @@ PARALLEL_MIN_BYTES = 64 << 20
 #: Large JSON Lines and mbox files are split into chunks of about this size (at most)
 #: for parallel reading; smaller inputs get smaller chunks so every worker has work.
 CHUNK_BYTES = 256 << 20
-#: Chunks are never smaller than this (each one costs a task and a result transfer).
+#: Chunks never hold less work than this many Segment-JSON bytes (each one costs a
+#: task, a result transfer and fixed per-call costs).
 MIN_CHUNK_BYTES = 12 << 20
 _SPLITTABLE = ("web", "twitter", "email")
+#: Relative reading + normalising cost per byte of each reader kind (measured on the
+#: generated samples: an mbox or CRM byte costs ~10x a Segment JSON byte), used to
+#: size chunks and order the jobs of the pool.
+_WORK_PER_BYTE = {"web": 1, "twitter": 1, "beacon": 2, "email": 10, "crm": 10, "esp": 10,
+                  "tabular": 4}
 _MBOX_FROM = re.compile(rb"^From ", re.MULTILINE)
 
 
@@ -186,7 +192,7 @@ def _read_and_normalise(kind: str, path: str, source: str, mapping: dict | None,
 def _chunk_bytes(total: int, n_workers: int) -> int:
     """Chunk size for a run reading ``total`` bytes on ``n_workers`` processes: about
     four chunks per worker, so the pool stays balanced while the last ones finish."""
-    return int(min(CHUNK_BYTES, max(MIN_CHUNK_BYTES, total // (4 * n_workers))))
+    return int(min(CHUNK_BYTES, max(MIN_CHUNK_BYTES, total // (6 * n_workers))))
 
 
 def _line_chunks(path: str, folder: str, kind: str = "web",
@@ -278,28 +284,47 @@ def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, regio
             out[key] = (tp, rj, report, time.perf_counter() - started)
             bar.update(f"read {s.name}", len(tp) + len(rj), len(tp) + len(rj), "records")
         return out
-    chunk_size = _chunk_bytes(size, n_workers)
-    by_size = sorted(todo, key=lambda item: -Path(item[0].path).stat().st_size)
+    work = {key: Path(s.path).stat().st_size * _WORK_PER_BYTE.get(s.kind, 4)
+            for s, key in todo}
+    target = _chunk_bytes(sum(work.values()), n_workers)  # work units per chunk
     with tempfile.TemporaryDirectory(prefix="cxid-chunks-") as tmp, \
             ProcessPoolExecutor(max_workers=n_workers) as pool:
-        jobs = {}
-        for s, key in by_size:  # largest first: small inputs fill the gaps at the end
+        jobs: dict[str, tuple] = {}
+
+        def submit(s: SourceConfig, key: str, split: bool) -> None:
             started = time.perf_counter()
             args = (s.kind, s.name, dict(s.mapping) or None, s.id_column, region)
-            with open(s.path, "rb") as handle:
-                plain = handle.read(2) != b"\x1f\x8b"
-            if s.kind in _SPLITTABLE and plain and Path(s.path).stat().st_size > chunk_size:
+            chunks: Iterable[tuple[str, int]] = [(str(s.path), 0)]
+            if split:
                 folder = f"{tmp}/{key}"
                 os.makedirs(folder)
-                chunks: Iterable[tuple[str, int]] = _line_chunks(str(s.path), folder, s.kind,
-                                                                 chunk_size)
-            else:
-                chunks = [(str(s.path), 0)]
+                chunks = _line_chunks(str(s.path), folder, s.kind,
+                                      max(target // _WORK_PER_BYTE[s.kind], 1))
             futures, offsets = [], []
             for chunk, offset in chunks:
                 futures.append(pool.submit(_read_and_normalise, args[0], chunk, *args[1:]))
                 offsets.append(offset)
             jobs[key] = (s, futures, offsets, started)
+
+        def splittable(s: SourceConfig, key: str) -> bool:
+            if s.kind not in _SPLITTABLE or work[key] <= target:
+                return False
+            with open(s.path, "rb") as handle:
+                return handle.read(2) != b"\x1f\x8b"  # gzip streams are not split
+
+        # longest jobs first: whole inputs bigger than a chunk, then the chunks, then
+        # the small inputs (largest first) to fill the gaps at the end
+        split = {key: splittable(s, key) for s, key in todo}
+        by_work = sorted(todo, key=lambda item: -work[item[1]])
+        for s, key in by_work:
+            if not split[key] and work[key] > target:
+                submit(s, key, False)
+        for s, key in by_work:
+            if split[key]:
+                submit(s, key, True)
+        for s, key in by_work:
+            if key not in jobs:
+                submit(s, key, False)
         for _, key in todo:
             s, futures, offsets, started = jobs[key]
             parts = [f.result() for f in futures]
