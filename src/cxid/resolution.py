@@ -8,9 +8,8 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -25,6 +24,9 @@ from cxid.resolver.graph import (
     shortest_path_edges,
 )
 from cxid.resolver.state import State, swap_in
+
+if TYPE_CHECKING:  # networkx is imported when a graph is asked for, not at start-up
+    import networkx as nx
 
 log = logging.getLogger(__name__)
 

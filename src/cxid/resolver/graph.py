@@ -16,12 +16,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+if TYPE_CHECKING:  # networkx is imported when a graph is asked for, not at start-up
+    import networkx as nx
 
 LINK_COLUMNS = ["customer_id", "link_type", "a", "b", "kind", "match_weight",
                 "match_probability", "evidence"]
@@ -144,6 +147,8 @@ def customer_graph(links: pd.DataFrame, customer_id: str) -> nx.Graph:
     """The identity graph of one customer: record and identifier nodes, identifier and
     match edges (refused edges are left out: they are not part of the customer)."""
     rows = links[(links["customer_id"] == customer_id) & (links["link_type"] != "refused")]
+    import networkx as nx
+
     graph = nx.Graph(customer_id=customer_id)
     for col in ("a", "b"):
         for node in rows[col].unique().tolist():
@@ -199,6 +204,8 @@ class Explanation:
 
 
 def shortest_path_edges(graph: nx.Graph, a: str, b: str) -> pd.DataFrame:
+    import networkx as nx
+
     nodes = nx.shortest_path(graph, a, b)
     rows = []
     for u, v in itertools.pairwise(nodes):
