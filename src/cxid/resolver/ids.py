@@ -123,8 +123,12 @@ def assign_stable_ids(
     cur_pos, prev_pos = _same_keys(keys, hashes, prev_keys)
     # previous ids and anchors as integer ranks (rank order = string order), so the
     # group-bys and sorts below run on integers, not strings
-    old_codes, old_names = pd.factorize(old_ids.take(prev_pos), sort=True)
+    old_codes, old_names = pd.factorize(old_ids.take(prev_pos))  # Arrow hashing
     old_names = np.asarray(old_names, dtype=object)
+    by_name = np.argsort(old_names, kind="stable")  # sort the distinct ids only
+    rank = np.empty(len(by_name), np.int64)
+    rank[by_name] = np.arange(len(by_name))
+    old_codes, old_names = rank[np.asarray(old_codes)], old_names[by_name]
     anchor_rank = pd.Series(pd.factorize(anchor, sort=True)[0], index=anchor.index)
     seen = pd.DataFrame({"old": np.asarray(old_codes, np.int64), "cluster": cluster[cur_pos]})
     counts = seen.groupby(["old", "cluster"]).size().rename("n").reset_index()
