@@ -16,7 +16,9 @@ pytest.importorskip("pyspark")
 from cxid.engine import LocalEngine, get_engine
 from cxid.engine.spark import SparkEngine
 from cxid.errors import IngestError
+from cxid.link.fragments import build_fragments
 from cxid.pipeline import resolve
+from cxid.resolver.cluster import guarded_clusters
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 FILES = {"web": "web.jsonl", "beacon": "beacon.csv", "twitter": "twitter.jsonl",
@@ -111,6 +113,71 @@ def test_map_batches_equals_local_in_order(spark_engine):
     assert got["l_name"].dtype == np.int8 and got["s_name"].isna().any()
     pd.testing.assert_frame_equal(spark_engine.map_batches(levels, frame.iloc[:0]),
                                   LOCAL.map_batches(levels, frame.iloc[:0]))
+
+
+# ------------------------------------------------------------------ map_groups
+def _summary_function():
+    """A group-wise function: per key, its rows, the sum of ``x`` and the joined labels
+    (nested, so Spark's workers get it by value)."""
+    def summary(frame: pd.DataFrame) -> pd.DataFrame:
+        return (frame.groupby("k", sort=False)
+                .agg(rows=("x", "size"), total=("x", "sum"),
+                     labels=("s", lambda s: "+".join(s)))
+                .reset_index())
+
+    return summary
+
+
+def test_map_groups_equals_local(spark_engine):
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame({"k": rng.integers(0, 40, 3_000).astype(np.int64),
+                          "x": rng.normal(size=3_000),
+                          "s": pd.array([f"s{i % 7}" for i in range(3_000)], dtype="string")})
+    frame = frame.sort_values(["k", "x"], kind="stable")
+    dtypes = {"k": "int64", "rows": "int64", "total": "float64", "labels": "string"}
+    summary = _summary_function()
+    got = spark_engine.map_groups(summary, frame, "k", dtypes)
+    want = LOCAL.map_groups(summary, frame, "k", dtypes)
+    assert len(want) == 40 and got["labels"].dtype == "string"
+    got = got.sort_values("k").reset_index(drop=True)
+    want = want.sort_values("k").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(spark_engine.map_groups(summary, frame.iloc[:0], "k",
+                                                          dtypes),
+                                  LOCAL.map_groups(summary, frame.iloc[:0], "k", dtypes))
+
+
+def test_guarded_clusters_equal_local(spark_engine):
+    """Conflicting components re-clustered per component on Spark: same labels, same
+    refused edges and reasons, in the same order."""
+    rows = [
+        {"account_norm": "C1"}, {}, {"account_norm": "C2"},  # 0-1-2: two accounts chained
+        {"first_name_norm": "marie", "birth_date_norm": "1980-01-02"},  # 3
+        {"first_name_norm": "marie"},  # 4: dateless web form
+        {"first_name_norm": "marie", "birth_date_norm": "1992-07-15"},  # 5
+        {"first_name_norm": "marie", "birth_date_norm": "1980-02-01"},  # 6: day/month swap
+        {"loyalty_norm": "L1"}, {}, {"loyalty_norm": "L1"},  # 7-8-9: no conflict
+        {"account_norm": "C3"}, {"account_norm": "C3"}, {"account_norm": "C4"},  # ties
+        {},  # 13: alone
+    ]
+    cols = ["account_norm", "loyalty_norm", "birth_date_norm", "first_name_norm"]
+    frame = pd.DataFrame(rows).reindex(columns=cols).astype("string")
+    frame["source"] = "crm"
+    fragments = build_fragments(frame, np.arange(len(frame)))
+    left = np.array([0, 1, 3, 4, 4, 7, 8, 10, 11, 10])
+    right = np.array([1, 2, 4, 5, 6, 8, 9, 11, 12, 12])
+    weight = np.array([12.0, 4.0, 9.0, 8.0, 7.0, 5.0, 5.0, 6.0, 6.0, 6.0])
+    want = guarded_clusters(fragments, left, right, weight, engine=LOCAL)
+    got = guarded_clusters(fragments, left, right, weight, engine=spark_engine)
+    np.testing.assert_array_equal(got.label, want.label)
+    pd.testing.assert_frame_equal(got.refused, want.refused)
+    assert want.refused[["fragment_l", "fragment_r"]].values.tolist() == [
+        [4, 5], [11, 12], [10, 12], [1, 2]]  # strongest first, ties in input order
+    assert want.refused["reason"].tolist() == ["birth dates differ"] + [
+        "would join two account ids"] * 3
+    assert want.label[0] == want.label[1] != want.label[2]
+    assert want.label[3] == want.label[4] == want.label[6] != want.label[5]
+    assert want.label[7] == want.label[8] == want.label[9]
 
 
 # ------------------------------------------------------------------ components

@@ -7,19 +7,22 @@ knows where it runs. An engine supplies:
 * ``read``: one source file -> touchpoints + rejected (the same readers everywhere);
 * ``block_pairs``: fragment pairs sharing a blocking key (a self-join per key);
 * ``map_batches``: apply a pure batch function to a frame, in batches;
+* ``map_groups``: apply a pure function to each group of rows sharing a key;
 * ``connected_components``: component label per node of an edge list;
 * ``write_table``: one output table.
 
 :class:`LocalEngine` (the default) does them in-process with pandas, pyarrow and
 scipy. ``SparkEngine`` (``cxid[spark]``, :mod:`cxid.engine.spark`) does them with
-Spark DataFrames (mapInArrow, joins, iterative large-star/small-star). Both return
+Spark DataFrames (mapInArrow, joins, groupBy + applyInPandas, iterative
+large-star/small-star). Both return
 identical results, so the same config and inputs give the same customer ids.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +37,13 @@ from cxid.schema import ReadResult
 ENGINES = ("local", "spark")
 
 BatchFunction = Callable[[pd.DataFrame], pd.DataFrame]
+GroupFunction = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def empty_frame(dtypes: Mapping[str, Any]) -> pd.DataFrame:
+    """A frame without rows with the columns and dtypes of ``dtypes``."""
+    return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in dtypes.items()},
+                        columns=list(dtypes))
 
 
 def dense_labels(labels: np.ndarray) -> np.ndarray:
@@ -71,6 +81,18 @@ class LocalEngine:
         parts = [function(frame.iloc[i:i + batch_rows])
                  for i in range(0, len(frame), batch_rows)]
         return pd.concat(parts, ignore_index=True)
+
+    def map_groups(self, function: GroupFunction, frame: pd.DataFrame, key: str,
+                   dtypes: Mapping[str, Any]) -> pd.DataFrame:
+        """``function`` applied to each group of ``frame``'s rows sharing ``key``; the
+        results concatenated with the columns and dtypes of ``dtypes``, rows in no
+        particular order. ``function`` must be pure and group-wise (called on several
+        whole groups at once it returns the concatenation of its per-group results),
+        so this engine calls it once on all of ``frame``."""
+        if frame.empty:
+            return empty_frame(dtypes)
+        out = function(frame.reset_index(drop=True))
+        return out[list(dtypes)].astype(dict(dtypes)).reset_index(drop=True)
 
     def connected_components(self, n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """Component label per node ``0..n-1`` (dense, ordered by first node)."""

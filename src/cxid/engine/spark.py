@@ -7,6 +7,7 @@ ids); only where the work runs changes:
   reader on the executor (the bytes go to a temporary file there);
 * ``block_pairs``: a DataFrame self-join on the blocking key;
 * ``map_batches``: ``mapInArrow`` with a row id carried through, sorted on the driver;
+* ``map_groups``: ``groupBy(key).applyInPandas``;
 * ``connected_components``: iterative large-star / small-star (Kiveris et al. 2014);
 * ``write_table``: ``DataFrame.write.parquet`` (a folder of parquet parts).
 """
@@ -30,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cxid.engine import BatchFunction, LocalEngine, dense_labels
+from cxid.engine import BatchFunction, GroupFunction, LocalEngine, dense_labels, empty_frame
 from cxid.errors import CxidError, IngestError
 from cxid.schema import EXTRA_PREFIX, REJECTED_COLUMNS, TOUCHPOINT_COLUMNS, ReadResult
 
@@ -240,6 +241,15 @@ def _apply(function: BatchFunction, dtypes: dict[str, Any], schema: pa.Schema,
     yield from result.replace_schema_metadata(None).to_batches()
 
 
+# --------------------------------------------------------------------------- map_groups
+def _apply_group(function: GroupFunction, in_dtypes: dict[str, Any], out_dtypes: dict[str, Any],
+                 group: pd.DataFrame) -> pd.DataFrame:
+    """Executor side of :meth:`SparkEngine.map_groups`: one group with the driver's
+    dtypes back (Spark hands strings over as objects), ``function``'s output columns."""
+    out = function(group.astype(in_dtypes))
+    return out[list(out_dtypes)].astype(out_dtypes)
+
+
 # --------------------------------------------------------------------------- components
 def _large_star(edges: DataFrame) -> DataFrame:
     """Connect every larger neighbour of each node to the node's smallest neighbour
@@ -367,6 +377,30 @@ class SparkEngine(LocalEngine):
         table = table.take(pc.sort_indices(table[_ROW]))
         return pd.DataFrame({c: _as_series(table[c], sample.dtypes[c]) for c in sample.columns},
                             columns=sample.columns)
+
+    # ------------------------------------------------------------------ map_groups
+    def map_groups(self, function: GroupFunction, frame: pd.DataFrame, key: str,
+                   dtypes: Mapping[str, Any]) -> pd.DataFrame:
+        """``function`` applied to each group of rows sharing ``key`` on the executors
+        (``groupBy(key).applyInPandas``); results with the columns and dtypes of
+        ``dtypes``, rows in no particular order."""
+        out_dtypes = {c: pd.api.types.pandas_dtype(d) for c, d in dtypes.items()}
+        if frame.empty:
+            return empty_frame(out_dtypes)
+        data = frame.reset_index(drop=True)
+        in_schema = _spark_safe(pa.Schema.from_pandas(data, preserve_index=False))
+        out_schema = _spark_safe(pa.Schema.from_pandas(empty_frame(out_dtypes),
+                                                       preserve_index=False))
+        df = self.spark.createDataFrame(data, schema=from_arrow_schema(in_schema))
+        in_dtypes = dict(data.dtypes)
+
+        def worker(group):  # no type hints: Spark would try to read the UDF type from them
+            return _apply_group(function, in_dtypes, out_dtypes, group)
+
+        table = _collect_arrow(df.groupBy(key).applyInPandas(
+            worker, from_arrow_schema(out_schema)))
+        return pd.DataFrame({c: _as_series(table[c], d) for c, d in out_dtypes.items()},
+                            columns=list(out_dtypes))
 
     # ------------------------------------------------------------------ components
     def connected_components(self, n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:

@@ -1,0 +1,130 @@
+"""Spark engine (local mode) against the local engine on the same inputs.
+
+    python bench/scale_spark.py --persons 6000 60000 [--data DIR ...] [--seed 3]
+                                [--out bench/out] [--timeout 3600] [--driver-memory 8g]
+
+For each population (generated once with ``cxid.synth`` into ``OUT/data_<persons>_seed<seed>``,
+or the folders given with ``--data``, which must hold the six native files) it runs
+``python -m cxid -q resolve --engine local`` and ``--engine spark`` on the six files, each
+in a fresh measured process, and reports wall time, peak RSS of the whole process tree
+(the Spark JVM and its Python workers are children of the measured process, so they are
+counted), stage timings from the run manifest, and whether both engines gave every
+record the same customer id. Writes ``OUT/scale_spark.json``. Reports numbers; asserts
+nothing: a run over ``--timeout`` is stopped and reported as timed out, a failed run
+(e.g. the JVM out of heap) is reported with its first error line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench_vs_splink import SOURCE_FILES, ensure_data, machine, measured_run
+
+ENGINES = ("local", "spark")
+
+
+def same_customer_ids(local_out: Path, spark_out: Path) -> dict[str, Any]:
+    """Compare the identities tables of two runs (record -> customer id)."""
+    import pandas as pd
+
+    key = ["source", "record_id"]
+    local = pd.read_parquet(local_out / "identities.parquet").astype("string")
+    spark = pd.read_parquet(spark_out / "identities.parquet").astype("string")
+    both = local.merge(spark, on=key, how="outer", suffixes=("_local", "_spark"),
+                       indicator=True)
+    differ = both["_merge"] != "both"
+    differ |= (both["customer_id_local"] != both["customer_id_spark"]).fillna(True)
+    return {"records": len(local), "records_spark": len(spark),
+            "records_differing": int(differ.sum()),
+            "identical": bool(len(local) == len(spark) and not differ.any()
+                              and local.equals(spark))}
+
+
+def run_engine(engine: str, files: dict[str, Path], out: Path, name: str,
+               timeout: float) -> dict[str, Any]:
+    """One measured ``cxid resolve`` run; its measurement plus the manifest's numbers."""
+    run_out = out / name
+    cmd = [sys.executable, "-m", "cxid", "-q", "resolve", f"--engine={engine}",
+           *[f"--source={k}={files[k]}" for k in SOURCE_FILES], f"--out={run_out}"]
+    print(f"[{name}] ...", end=" ", flush=True)
+    work = out / "scale_spark_work"
+    try:
+        m = measured_run(cmd, work, name, timeout)
+    except SystemExit:  # a failed run is a result too (e.g. the JVM ran out of heap)
+        m = json.loads((work / f"{name}.measure.json").read_text())
+        m["peak_rss_mb"] = max(m["peak_rss_sampled_mb"], m["ru_maxrss_mb"])
+        log = (work / f"{name}.log").read_text(errors="replace")
+        m["error"] = next((line.strip() for line in log.splitlines()
+                           if "Error" in line and "Traceback" not in line), "see the log")
+        m["log"] = str(work / f"{name}.log")
+        print(f"FAILED after {m['wall_seconds']:.0f} s: {m['error']}", flush=True)
+        return {"engine": engine, "out": str(run_out), "failed": True, **m}
+    if m["timed_out"]:
+        print(f"timed out after {m['wall_seconds']:.0f} s", flush=True)
+        return {"engine": engine, "out": str(run_out), "failed": True, **m}
+    print(f"{m['wall_seconds']:.1f} s, peak {m['peak_rss_mb']:.0f} MB", flush=True)
+    manifest = json.loads((run_out / "manifest.json").read_text())
+    return {"engine": engine, "out": str(run_out), **m,
+            "touchpoints": manifest["counts"]["records_in"],
+            "candidate_pairs": manifest["counts"]["candidate_pairs"],
+            "customers": manifest["counts"]["customers"],
+            "stage_seconds": manifest.get("stage_seconds")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--persons", type=int, nargs="*", default=[6000, 60000])
+    parser.add_argument("--data", type=Path, nargs="*", default=[],
+                        help="folders already holding the six files (used after --persons)")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
+    parser.add_argument("--timeout", type=float, default=3600.0)
+    parser.add_argument("--driver-memory", default=None,
+                        help="Spark driver JVM heap (local mode runs the executors in it); "
+                             "default: Spark's own (1g)")
+    args = parser.parse_args(argv)
+    out = args.out.resolve()
+    if args.driver_memory:  # inherited by the measured processes
+        os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {args.driver_memory} pyspark-shell"
+    inputs = [(f"{p}", ensure_data(out / f"data_{p}_seed{args.seed}", p, args.seed))
+              for p in args.persons]
+    for folder in args.data:
+        files = {k: folder / v for k, v in SOURCE_FILES.items()}
+        missing = [str(p) for p in files.values() if not p.exists()]
+        if missing:
+            raise SystemExit(f"--data {folder}: missing {', '.join(missing)}")
+        inputs.append((folder.name, files))
+
+    rows = []
+    for label, files in inputs:
+        runs = {e: run_engine(e, files, out, f"scale_spark_{label}_{e}", args.timeout)
+                for e in ENGINES}
+        done = not any(r.get("failed") for r in runs.values())
+        compare = same_customer_ids(Path(runs["local"]["out"]), Path(runs["spark"]["out"])) \
+            if done else None
+        rows.append({"input": label, "runs": runs, "customer_ids": compare})
+    result = {"machine": machine(), "driver_memory": args.driver_memory, "inputs": rows}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scale_spark.json").write_text(json.dumps(result, indent=2) + "\n")
+
+    print(f"\n{'input':>10} {'touchpoints':>12} {'engine':>6} {'time s':>16} {'peak GB':>8} "
+          f"{'same ids':>8}")
+    for row in rows:
+        for engine, r in row["runs"].items():
+            same = "-" if row["customer_ids"] is None else \
+                ("yes" if row["customer_ids"]["identical"] else "NO")
+            time_s = f"{r['wall_seconds']:.1f}" + (" (timeout)" if r["timed_out"] else
+                                                   " (failed)" if r.get("failed") else "")
+            print(f"{row['input']:>10} {r.get('touchpoints', 0):>12,} {engine:>6} "
+                  f"{time_s:>16} {r['peak_rss_mb'] / 1024:>8.2f} {same:>8}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
