@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as _scipy_components
 
+from cxid._frames import unique_sorted
 from cxid.errors import ConfigError
 from cxid.schema import ReadResult
 
@@ -69,7 +70,7 @@ class LocalEngine:
         sharing a key; ``block`` has int64 columns ``k`` (key id) and ``f`` (fragment)."""
         pairs = block.merge(block, on="k", suffixes=("l", "r"))
         pairs = pairs[pairs["fl"] < pairs["fr"]]
-        return np.unique(pairs["fl"].to_numpy(np.int64) * n + pairs["fr"].to_numpy(np.int64))
+        return unique_sorted(pairs["fl"].to_numpy(np.int64) * n + pairs["fr"].to_numpy(np.int64))
 
     def map_batches(self, function: BatchFunction, frame: pd.DataFrame,
                     batch_rows: int = 1_000_000) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cxid._frames import unique_sorted
 from cxid.engine import LocalEngine, get_engine
 from cxid.link.compare import date_levels
 from cxid.link.fragments import Fragments
@@ -208,7 +209,7 @@ def guarded_clusters(
         values.assign(comp=labels[values["fragment"].to_numpy()])
         .groupby(["comp", "attribute"], observed=True)["value"].nunique()
     )
-    conflict = np.unique(per_comp[per_comp > 1].index.get_level_values("comp").to_numpy())
+    conflict = unique_sorted(per_comp[per_comp > 1].index.get_level_values("comp").to_numpy())
     if len(conflict) == 0:
         return Clusters(labels, empty)
 
