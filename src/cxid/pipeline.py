@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,12 @@ from cxid.config import SOURCE_KINDS, Config, SourceConfig, config_from_dict, lo
 from cxid.engine import LocalEngine, get_engine
 from cxid.errors import ConfigError, CxidError
 from cxid.ingest import check_source
-from cxid.ingest.email import split_mbox
+from cxid.ingest._chunks import (
+    WORK_PER_BYTE,
+    line_chunks,
+    merge_chunks,
+    splittable,
+)
 from cxid.link.blocking import DEFAULT_RULES
 from cxid.link.fragments import build_fragments
 from cxid.link.identifiers import link_identifiers
@@ -46,7 +50,13 @@ from cxid.resolver.graph import build_links
 from cxid.resolver.ids import assign_stable_ids, record_keys
 from cxid.resolver.profile import build_profiles
 from cxid.resolver.state import State, cache_key, empty_history, value_hash
-from cxid.schema import REJECTED_COLUMNS, TOUCHPOINT_COLUMNS, conform, conform_touchpoints
+from cxid.schema import (
+    REJECTED_COLUMNS,
+    TOUCHPOINT_COLUMNS,
+    ReadResult,
+    conform,
+    conform_touchpoints,
+)
 
 log = logging.getLogger(__name__)
 
@@ -170,13 +180,7 @@ CHUNK_BYTES = 256 << 20
 #: Chunks never hold less work than this many Segment-JSON bytes (each one costs a
 #: task, a result transfer and fixed per-call costs).
 MIN_CHUNK_BYTES = 12 << 20
-_SPLITTABLE = ("web", "twitter", "email")
-#: Relative reading + normalising cost per byte of each reader kind (measured on the
-#: generated samples: an mbox or CRM byte costs ~10x a Segment JSON byte), used to
-#: size chunks and order the jobs of the pool.
-_WORK_PER_BYTE = {"web": 1, "twitter": 1, "beacon": 2, "email": 10, "crm": 10, "esp": 10,
-                  "tabular": 4}
-_MBOX_FROM = re.compile(rb"^From ", re.MULTILINE)
+_line_chunks = line_chunks  # a module attribute: the tests spy on it
 
 
 def _read_and_normalise(kind: str, path: str, source: str, mapping: dict | None,
@@ -195,42 +199,6 @@ def _chunk_bytes(total: int, n_workers: int) -> int:
     return int(min(CHUNK_BYTES, max(MIN_CHUNK_BYTES, total // (6 * n_workers))))
 
 
-def _line_chunks(path: str, folder: str, kind: str = "web",
-                 size: int | None = None) -> Iterator[tuple[str, int]]:
-    """Split a JSON Lines file into line-aligned chunk files (or an mbox into chunks
-    that start at a ``From `` separator), yielding (chunk path, records before it: lines,
-    or messages for an mbox) as each chunk is written, so workers start on it at once."""
-    size = size or CHUNK_BYTES
-    records_before = 0
-    mbox = kind == "email"
-    with open(path, "rb") as handle:
-        index = 0
-        pending = b""
-        while True:
-            block = pending + handle.read(max(size - len(pending), 1))
-            pending = b""
-            if not block:
-                break
-            if mbox:  # end before the last separator; that message starts the next chunk
-                while True:
-                    cut = block.rfind(b"\nFrom ")
-                    if cut >= 0:
-                        pending, block = block[cut + 1:], block[:cut + 1]
-                        break
-                    more = handle.read(1 << 20)
-                    if not more:
-                        break
-                    block += more
-            else:
-                block += handle.readline()  # finish the current line
-            name = f"{folder}/chunk-{index:05d}{Path(path).suffix}"
-            with open(name, "wb") as out:
-                out.write(block)
-            yield name, records_before
-            records_before += len(split_mbox(block)) if mbox else block.count(b"\n")
-            index += 1
-
-
 def _sum_reports(reports: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
     total: dict[str, dict[str, int]] = {}
     for report in reports:
@@ -243,25 +211,10 @@ def _sum_reports(reports: list[dict[str, dict[str, int]]]) -> dict[str, dict[str
 
 def _merge_chunks(parts: list[tuple[pd.DataFrame, pd.DataFrame, dict]], offsets: list[int],
                   path: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Chunk results -> one input: original file name, global line numbers, and record
-    ids repeated across chunks rejected like the reader rejects them within one."""
-    tps, rjs = [], []
-    for (tp, rj, _), offset in zip(parts, offsets, strict=True):
-        tps.append(tp.assign(file=pd.Categorical.from_codes(np.zeros(len(tp), np.int8),
-                                                             [path]),
-                             line=tp["line"] + offset))
-        rjs.append(rj.assign(file=path, line=rj["line"] + offset))
-    tp = pd.concat(tps, ignore_index=True)
-    rj = pd.concat(rjs, ignore_index=True)
-    dup = tp["record_id"].duplicated(keep="first").to_numpy()
-    if dup.any():
-        moved = tp[dup]
-        rj = pd.concat([rj, conform(pd.DataFrame({
-            "source": moved["source"], "file": moved["file"], "line": moved["line"],
-            "record_id": moved["record_id"], "reason": "duplicate record_id",
-        }), REJECTED_COLUMNS)], ignore_index=True)
-        tp = tp[~dup].reset_index(drop=True)
-    return tp, conform(rj, REJECTED_COLUMNS), _sum_reports([p[2] for p in parts])
+    """Normalised chunk results -> one input (see :func:`cxid.ingest._chunks.merge_chunks`),
+    with the normalisation counts summed."""
+    tp, rj = merge_chunks([ReadResult(tp, rj) for tp, rj, _ in parts], offsets, path)
+    return tp, rj, _sum_reports([p[2] for p in parts])
 
 
 def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, region: str,
@@ -284,7 +237,7 @@ def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, regio
             out[key] = (tp, rj, report, time.perf_counter() - started)
             bar.update(f"read {s.name}", len(tp) + len(rj), len(tp) + len(rj), "records")
         return out
-    work = {key: Path(s.path).stat().st_size * _WORK_PER_BYTE.get(s.kind, 4)
+    work = {key: Path(s.path).stat().st_size * WORK_PER_BYTE.get(s.kind, 4)
             for s, key in todo}
     target = _chunk_bytes(sum(work.values()), n_workers)  # work units per chunk
     with tempfile.TemporaryDirectory(prefix="cxid-chunks-") as tmp, \
@@ -299,22 +252,16 @@ def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, regio
                 folder = f"{tmp}/{key}"
                 os.makedirs(folder)
                 chunks = _line_chunks(str(s.path), folder, s.kind,
-                                      max(target // _WORK_PER_BYTE[s.kind], 1))
+                                      max(target // WORK_PER_BYTE[s.kind], 1))
             futures, offsets = [], []
             for chunk, offset in chunks:
                 futures.append(pool.submit(_read_and_normalise, args[0], chunk, *args[1:]))
                 offsets.append(offset)
             jobs[key] = (s, futures, offsets, started)
 
-        def splittable(s: SourceConfig, key: str) -> bool:
-            if s.kind not in _SPLITTABLE or work[key] <= target:
-                return False
-            with open(s.path, "rb") as handle:
-                return handle.read(2) != b"\x1f\x8b"  # gzip streams are not split
-
         # longest jobs first: whole inputs bigger than a chunk, then the chunks, then
         # the small inputs (largest first) to fill the gaps at the end
-        split = {key: splittable(s, key) for s, key in todo}
+        split = {key: work[key] > target and splittable(s.kind, s.path) for s, key in todo}
         by_work = sorted(todo, key=lambda item: -work[item[1]])
         for s, key in by_work:
             if not split[key] and work[key] > target:

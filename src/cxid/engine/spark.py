@@ -4,7 +4,9 @@ Same inputs, same outputs as :class:`~cxid.engine.LocalEngine` (so the same cust
 ids); only where the work runs changes:
 
 * ``read``: ``spark.read.format("binaryFile")`` + ``mapInArrow`` running cxid's own
-  reader on the executor (the bytes go to a temporary file there);
+  reader on the executor (the bytes go to a temporary file there); a large JSON Lines
+  or mbox file is first split into chunks on the driver (as the local engine's process
+  pool does), one task per chunk, and the chunk results merged back;
 * ``block_pairs``: a DataFrame self-join on the blocking key;
 * ``map_batches``: ``mapInArrow`` with a row id carried through, sorted on the driver;
 * ``map_groups``: ``groupBy(key).applyInPandas``;
@@ -15,11 +17,13 @@ ids); only where the work runs changes:
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import logging
 import os
 import pickle
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -33,6 +37,7 @@ import pyarrow.compute as pc
 
 from cxid.engine import BatchFunction, GroupFunction, LocalEngine, dense_labels, empty_frame
 from cxid.errors import CxidError, IngestError
+from cxid.ingest._chunks import WORK_PER_BYTE, line_chunks, merge_chunks, splittable
 from cxid.schema import EXTRA_PREFIX, REJECTED_COLUMNS, TOUCHPOINT_COLUMNS, ReadResult
 
 try:
@@ -47,8 +52,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 log = logging.getLogger(__name__)
 
-#: Helper columns (names no cxid frame uses).
-_PART, _ROW, _META = "__cxid_part__", "__cxid_row__", "__cxid_meta__"
+#: Helper columns (names no cxid frame uses): frame part, chunk file name, row, meta.
+_PART, _CHUNK, _ROW, _META = "__cxid_part__", "__cxid_chunk__", "__cxid_row__", "__cxid_meta__"
+_HELPERS = 4
 #: Reader columns carried as int64: line numbers, and timestamps as UTC nanoseconds.
 _INT_COLUMNS, _TIME_COLUMNS = ("line",), ("observed_at",)
 #: Rows of the driver-side sample used to infer ``map_batches``' output schema.
@@ -57,9 +63,26 @@ _SAMPLE_ROWS = 16
 _CHUNK_ROWS = 50_000
 #: Safety bound on large-star/small-star rounds (O(log^2 n) in theory).
 _MAX_ROUNDS = 200
+#: Default size of the chunks a large JSON Lines file is read in (an mbox byte costs
+#: ~10x more: its chunks are ~1/10 of this, see ``WORK_PER_BYTE``).
+READ_CHUNK_BYTES = 16 << 20
 
 
 # --------------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def _session_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
+    """``key`` set to ``value`` in the session's SQL conf for the duration."""
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
+
+
 def _collect_arrow(df: DataFrame) -> pa.Table:
     """All rows of ``df`` on the driver as one Arrow table."""
     if hasattr(df, "toArrow"):  # pyspark >= 4.0
@@ -105,30 +128,33 @@ def _read_columns(mapping: Mapping[str, Any] | None) -> list[str]:
 
 
 def _read_schema(columns: Iterable[str]) -> pa.Schema:
-    """Schema of the reader's output rows: part, row, meta, then the frame columns."""
-    fields = [pa.field(_PART, pa.string()), pa.field(_ROW, pa.int64()),
-              pa.field(_META, pa.string())]
+    """Schema of the reader's output rows: part, chunk, row, meta, then the frame
+    columns."""
+    fields = [pa.field(_PART, pa.string()), pa.field(_CHUNK, pa.string()),
+              pa.field(_ROW, pa.int64()), pa.field(_META, pa.string())]
     fields += [pa.field(c, pa.int64() if c in _INT_COLUMNS + _TIME_COLUMNS else pa.string())
                for c in columns]
     return pa.schema(fields)
 
 
-def _meta_batch(schema: pa.Schema, meta: dict[str, Any]) -> pa.RecordBatch:
-    arrays = [pa.array(["meta"]), pa.array([0], pa.int64()), pa.array([json.dumps(meta)])]
-    arrays += [pa.nulls(1, f.type) for f in list(schema)[3:]]
+def _meta_batch(schema: pa.Schema, chunk: str, meta: dict[str, Any]) -> pa.RecordBatch:
+    arrays = [pa.array(["meta"]), pa.array([chunk]), pa.array([0], pa.int64()),
+              pa.array([json.dumps(meta)])]
+    arrays += [pa.nulls(1, f.type) for f in list(schema)[_HELPERS:]]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _frame_batches(part: str, frame: pd.DataFrame, schema: pa.Schema
+def _frame_batches(part: str, chunk: str, frame: pd.DataFrame, schema: pa.Schema
                    ) -> Iterator[pa.RecordBatch]:
-    """One reader frame as rows of the reader schema (tagged ``part``, numbered)."""
+    """One reader frame as rows of the reader schema (tagged ``part`` and ``chunk``,
+    numbered)."""
     n = len(frame)
-    unknown = [c for c in frame.columns if c not in schema.names[3:]]
+    unknown = [c for c in frame.columns if c not in schema.names[_HELPERS:]]
     if unknown:
         raise CxidError(f"spark engine: reader returned unexpected column(s) {unknown}")
-    arrays = [pa.array([part] * n, pa.string()), pa.array(np.arange(n, dtype=np.int64)),
-              pa.nulls(n, pa.string())]
-    for f in list(schema)[3:]:
+    arrays = [pa.array([part] * n, pa.string()), pa.array([chunk] * n, pa.string()),
+              pa.array(np.arange(n, dtype=np.int64)), pa.nulls(n, pa.string())]
+    for f in list(schema)[_HELPERS:]:
         if f.name not in frame.columns:
             arrays.append(pa.nulls(n, f.type))
         elif f.name in _TIME_COLUMNS:
@@ -163,13 +189,18 @@ def _portable_error(exc: BaseException, local: str, original: str) -> str:
 def _read_partition(kind: str, source: str, mapping: dict | None, id_column: str | None,
                     original: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch]
                     ) -> Iterator[pa.RecordBatch]:
-    """Executor side of :meth:`SparkEngine.read`: bytes -> temp file -> cxid reader ->
-    one meta row (dtypes, or the error) then the touchpoints and rejected rows."""
+    """Executor side of :meth:`SparkEngine.read`: bytes -> temp file (named like the
+    original) -> cxid reader -> per file (or chunk: rows with a ``path`` carry the
+    chunk's name) one meta row (dtypes, or the error) then the touchpoints and
+    rejected rows."""
     from cxid.ingest import read_source
 
     name = PurePosixPath(original.rstrip("/")).name or "source"
     for batch in batches:
-        for content in batch.column("content"):
+        paths = (batch.column("path").to_pylist() if "path" in batch.schema.names
+                 else [None] * batch.num_rows)
+        for content, path in zip(batch.column("content"), paths, strict=True):
+            chunk = PurePosixPath(path).name if path else ""
             with tempfile.TemporaryDirectory(prefix="cxid-spark-read-") as tmp:
                 local = Path(tmp) / name
                 local.write_bytes(content.as_buffer() if content.is_valid else b"")
@@ -178,8 +209,8 @@ def _read_partition(kind: str, source: str, mapping: dict | None, id_column: str
                                          id_column=id_column)
                 except CxidError as exc:
                     error = _portable_error(exc, str(local), original)
-                    yield _meta_batch(schema, {"error": error})
-                    return
+                    yield _meta_batch(schema, chunk, {"error": error})
+                    continue
             frames = {}
             for part, frame in (("touchpoints", result.touchpoints),
                                 ("rejected", result.rejected)):
@@ -191,15 +222,29 @@ def _read_partition(kind: str, source: str, mapping: dict | None, id_column: str
                     reason = frame["reason"].astype("string")
                     frame["reason"] = reason.str.replace(str(local), original, regex=False)
                 frames[part] = frame
-            yield _meta_batch(schema, {
+            yield _meta_batch(schema, chunk, {
                 part: [[c, _dtype_name(frame[c].dtype)] for c in frame.columns]
                 for part, frame in frames.items()})
             for part, frame in frames.items():
-                yield from _frame_batches(part, frame, schema)
+                yield from _frame_batches(part, chunk, frame, schema)
+
+
+def _metas(table: pa.Table) -> list[tuple[str, dict[str, Any]]]:
+    """(chunk name, meta) of each file or chunk read, from the collected reader output."""
+    metas = table.filter(pc.equal(table[_PART], "meta"))
+    return [(chunk or "", json.loads(meta)) for chunk, meta in
+            zip(metas[_CHUNK].to_pylist(), metas[_META].to_pylist(), strict=True)]
+
+
+def _raise_error(meta: dict[str, Any]) -> None:
+    """Raise the reader's error an executor sent back in ``meta``, if any."""
+    if "error" in meta:
+        raise pickle.loads(base64.b64decode(meta["error"]))
 
 
 def _rebuild(table: pa.Table, part: str, columns: list[list[str]]) -> pd.DataFrame:
-    """The ``part`` rows of the collected reader output as the reader's frame."""
+    """The ``part`` rows of the collected reader output (of one file or chunk) as the
+    reader's frame."""
     rows = table.filter(pc.equal(table[_PART], part))
     rows = rows.take(pc.sort_indices(rows[_ROW]))
     data = {c: _as_series(rows[c], pd.api.types.pandas_dtype(d)) for c, d in columns}
@@ -290,7 +335,16 @@ class SparkEngine(LocalEngine):
     name = "spark"
 
     def __init__(self, spark: SparkSession | None = None, *, master: str = "local[2]",
-                 app_name: str = "cxid") -> None:
+                 app_name: str = "cxid", read_chunk_bytes: int = READ_CHUNK_BYTES,
+                 scratch_dir: str | Path | None = None) -> None:
+        #: JSON Lines files larger than this (mbox files larger than a tenth of it) are
+        #: split into chunks of about this size, read one chunk per task.
+        self.read_chunk_bytes = int(read_chunk_bytes)
+        #: Where the chunks are written (a temporary folder inside, removed after the
+        #: read). It must be a filesystem the executors can read, like the source files
+        #: themselves. Default (None): the system's temporary folder in local mode; on a
+        #: cluster, no chunking (files are read whole, one task each) until it is set.
+        self.scratch_dir = scratch_dir
         session = spark or SparkSession.getActiveSession()
         self._owned = session is None
         if session is None:
@@ -314,13 +368,20 @@ class SparkEngine(LocalEngine):
     # ------------------------------------------------------------------ read
     def read(self, kind: str, path: str, *, source: str,
              mapping: dict | None, id_column: str | None) -> ReadResult:
-        """Read one source file on an executor with cxid's reader of that kind."""
+        """Read one source file on an executor with cxid's reader of that kind; a large
+        plain JSON Lines or mbox file on a local path in chunks, one task each."""
         original = str(Path(path)) if "://" not in str(path) else str(path)
         location = str(Path(path).resolve()) if "://" not in str(path) else str(path)
         schema = _read_schema(_read_columns(mapping))
         function = functools.partial(_read_partition, kind, source,
                                      dict(mapping) if mapping else None, id_column,
                                      original, schema)
+        if ("://" not in location and Path(location).is_file()
+                and splittable(kind, location)):
+            size = max(self.read_chunk_bytes // WORK_PER_BYTE[kind], 1)
+            if Path(location).stat().st_size > size and self._can_chunk(original):
+                return self._read_chunked(location, original, size, kind, source, function,
+                                          schema)
         name = PurePosixPath(location.rstrip("/")).name
         if name.startswith(("_", ".")) and "://" not in location:
             # Spark's file listing skips hidden names: ship the bytes from the driver
@@ -330,15 +391,64 @@ class SparkEngine(LocalEngine):
         else:
             files = self.spark.read.format("binaryFile").load(location).select("content")
         table = _collect_arrow(files.mapInArrow(function, from_arrow_schema(schema)))
-        metas = table.filter(pc.equal(table[_PART], "meta"))[_META].to_pylist()
+        metas = _metas(table)
         if len(metas) != 1:
             raise IngestError(f"Spark found {len(metas)} files at this path, expected 1",
                               source=source, file=original)
-        meta = json.loads(metas[0])
-        if "error" in meta:
-            raise pickle.loads(base64.b64decode(meta["error"]))
+        meta = metas[0][1]
+        _raise_error(meta)
         return ReadResult(_rebuild(table, "touchpoints", meta["touchpoints"]),
                           _rebuild(table, "rejected", meta["rejected"]))
+
+    def _can_chunk(self, original: str) -> bool:
+        """Whether chunks written on the driver can be read by the executors: a scratch
+        folder was given, or they run on this machine (local master)."""
+        if self.scratch_dir is not None or self._local_master():
+            return True
+        log.info("%s: read whole; set SparkEngine(scratch_dir=...) to a folder the "
+                 "executors can read to read it in chunks", original)
+        return False
+
+    def _local_master(self) -> bool:
+        try:
+            return str(self.spark.conf.get("spark.master", "")).startswith("local")
+        except Exception:  # a session without that setting: assume a cluster
+            return False
+
+    def _read_chunked(self, location: str, original: str, size: int, kind: str,
+                      source: str, function: Any, schema: pa.Schema) -> ReadResult:
+        """Split ``location`` into chunks of about ``size`` bytes in the scratch folder
+        (the local engine's chunker), read each chunk in its own task, and merge the
+        results on the driver as the local engine does (original file name, global
+        line numbers, record ids repeated across chunks rejected)."""
+        if self.scratch_dir is not None:
+            Path(self.scratch_dir).mkdir(parents=True, exist_ok=True)
+        folder = tempfile.mkdtemp(prefix="cxid-spark-chunks-", dir=self.scratch_dir)
+        try:
+            chunks = list(line_chunks(location, folder, kind, size))
+            log.info("%s: read in %d chunks of about %.1f MB", original, len(chunks),
+                     size / (1 << 20))
+            files = self.spark.read.format("binaryFile").load(folder).select("path", "content")
+            # one partition (task) per chunk file, without shuffling the bytes: Spark
+            # packs small files together up to maxPartitionBytes
+            with _session_conf(self.spark, "spark.sql.files.maxPartitionBytes", "1"):
+                table = _collect_arrow(files.mapInArrow(function, from_arrow_schema(schema)))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        metas = dict(_metas(table))
+        names = [PurePosixPath(chunk).name for chunk, _ in chunks]
+        for name in names:  # the first chunk's error, as reading the file whole would
+            _raise_error(metas.get(name, {}))
+        if sorted(metas) != sorted(names):
+            raise IngestError(f"Spark read {len(metas)} chunks of this file, expected "
+                              f"{len(names)}", source=source, file=original)
+        parts = []
+        for name in names:
+            rows = table.filter(pc.equal(table[_CHUNK], name))
+            parts.append(ReadResult(_rebuild(rows, "touchpoints", metas[name]["touchpoints"]),
+                                    _rebuild(rows, "rejected", metas[name]["rejected"])))
+        del table  # the parts hold the rows now
+        return merge_chunks(parts, [before for _, before in chunks], original)
 
     # ------------------------------------------------------------------ block_pairs
     def block_pairs(self, block: pd.DataFrame, n: int) -> np.ndarray:
@@ -437,17 +547,11 @@ class SparkEngine(LocalEngine):
             return
         data = frame.reset_index(drop=True)
         schema = _spark_safe(pa.Schema.from_pandas(data, preserve_index=False))
-        key = "spark.sql.parquet.outputTimestampType"
-        before = self.spark.conf.get(key, None)
-        self.spark.conf.set(key, "TIMESTAMP_MICROS")  # readable as UTC timestamps
-        try:
+        # TIMESTAMP_MICROS: readable as UTC timestamps
+        with _session_conf(self.spark, "spark.sql.parquet.outputTimestampType",
+                           "TIMESTAMP_MICROS"):
             (self.spark.createDataFrame(data, schema=from_arrow_schema(schema))
              .coalesce(1).write.mode("overwrite").parquet(target))
-        finally:
-            if before is None:
-                self.spark.conf.unset(key)
-            else:
-                self.spark.conf.set(key, before)
 
     def close(self) -> None:
         """Stop the Spark session if this engine started it."""
