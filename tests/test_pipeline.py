@@ -272,3 +272,21 @@ def test_parallel_chunked_reading_equals_serial(monkeypatch):
         parallel.rejected.sort_values(key).reset_index(drop=True),
         serial.rejected.sort_values(key).reset_index(drop=True))
     assert chunked.count("web") > 2 and chunked.count("email") > 2
+
+
+def test_only_line_oriented_twitter_files_are_split(tmp_path):
+    import json
+
+    from cxid.ingest._chunks import splittable
+
+    users = [{"id": str(i), "username": f"user{i}", "name": f"User {i}"} for i in range(50)]
+    lines = tmp_path / "users.jsonl"
+    lines.write_text("\n".join(json.dumps(u) for u in users) + "\n", encoding="utf-8")
+    document = tmp_path / "users.json"
+    document.write_text(json.dumps({"data": users}, indent=2), encoding="utf-8")
+    array = tmp_path / "array.json"
+    array.write_text(json.dumps(users), encoding="utf-8")
+    assert splittable("twitter", lines)
+    assert not splittable("twitter", document)  # pretty-printed: split lines are not JSON
+    assert not splittable("twitter", array)
+    assert splittable("web", lines) and not splittable("crm", lines)

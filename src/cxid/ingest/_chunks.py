@@ -8,6 +8,7 @@ mbox files at ``From `` separators; gzip streams are never split.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -28,9 +29,22 @@ WORK_PER_BYTE = {"web": 1, "twitter": 1, "beacon": 2, "email": 10, "crm": 10, "e
 
 
 def splittable(kind: str, path: str | Path) -> bool:
-    """True when a file of ``kind`` at ``path`` can be read in chunks (a splittable
-    kind, not gzip-compressed)."""
-    return kind in SPLITTABLE and not is_gzip(Path(path))
+    """True when a file of ``kind`` at ``path`` can be read in chunks: a splittable
+    kind, not gzip-compressed, and for Twitter only JSON Lines (a ``{"data": [...]}``
+    document or a bare array spans many lines and must be read whole)."""
+    if kind not in SPLITTABLE or is_gzip(Path(path)):
+        return False
+    if kind != "twitter":
+        return True
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 20)
+    first = next((line for line in head.split(b"\n") if line.strip()), b"")
+    if not head.count(b"\n") or not first.lstrip().startswith(b"{"):
+        return False
+    try:
+        return isinstance(json.loads(first), dict)
+    except ValueError:
+        return False
 
 
 def line_chunks(path: str, folder: str, kind: str, size: int) -> Iterator[tuple[str, int]]:
