@@ -7,6 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from cxid.schema import ARROW_STRING
+
 
 def group_labels(group: np.ndarray, labels: pd.Series, sep: str = "+") -> pd.Series:
     """Per group, its distinct labels sorted and joined by ``sep`` (index = group).
@@ -15,7 +17,7 @@ def group_labels(group: np.ndarray, labels: pd.Series, sep: str = "+") -> pd.Ser
     join happens once per distinct *combination* rather than once per group.
     """
     if isinstance(labels.dtype, pd.StringDtype | pd.CategoricalDtype):
-        codes, uniques = pd.factorize(labels.astype(pd.StringDtype("pyarrow")), sort=True)
+        codes, uniques = pd.factorize(labels.astype(ARROW_STRING), sort=True)
     else:
         codes, uniques = pd.factorize(labels.astype(str).to_numpy(), sort=True)
     codes = np.asarray(codes)

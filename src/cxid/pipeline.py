@@ -51,6 +51,7 @@ from cxid.resolver.ids import assign_stable_ids, record_keys
 from cxid.resolver.profile import build_profiles
 from cxid.resolver.state import State, cache_key, empty_history, value_hash
 from cxid.schema import (
+    ARROW_STRING,
     REJECTED_COLUMNS,
     TOUCHPOINT_COLUMNS,
     ReadResult,
@@ -170,7 +171,6 @@ def read_sources(
     return all_tp, all_rejected, inputs, cache
 
 
-ARROW_STRING = pd.StringDtype("pyarrow")
 
 #: Inputs smaller than this in total are read in-process (a pool costs more than it saves).
 PARALLEL_MIN_BYTES = 64 << 20
@@ -195,7 +195,7 @@ def _read_and_normalise(kind: str, path: str, source: str, mapping: dict | None,
 
 def _chunk_bytes(total: int, n_workers: int) -> int:
     """Chunk size for a run reading ``total`` bytes on ``n_workers`` processes: about
-    four chunks per worker, so the pool stays balanced while the last ones finish."""
+    six chunks per worker, so the pool stays balanced while the last ones finish."""
     return int(min(CHUNK_BYTES, max(MIN_CHUNK_BYTES, total // (6 * n_workers))))
 
 

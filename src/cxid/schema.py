@@ -15,6 +15,10 @@ import pandas as pd
 
 from cxid.errors import SchemaError
 
+#: Arrow-backed pandas strings: the storage of touchpoint text columns (half the
+#: memory of Python strings; hashing, comparisons and joins run in Arrow).
+ARROW_STRING = pd.StringDtype("pyarrow")
+
 #: Touchpoint columns produced by readers. All are nullable strings except
 #: ``observed_at`` (UTC timestamp) and ``line`` (1-based line or data-row number).
 TOUCHPOINT_COLUMNS: dict[str, str] = {

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from cxid._frames import unique_sorted
 from cxid.config import IdentifierRule, default_identifier_rules
 from cxid.engine import LocalEngine, get_engine
-from cxid.schema import IDENTIFIER_COLUMNS, require
+from cxid.schema import ARROW_STRING, IDENTIFIER_COLUMNS, require
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +90,13 @@ class _Graph:
         codes, kinds = pd.factorize(self.node_kind)
         return pd.DataFrame({"row": row,
                              "kind": pd.Categorical.from_codes(codes[node], categories=kinds),
-                             "value": pd.array(values, dtype=pd.StringDtype("pyarrow"))})
+                             "value": pd.array(values, dtype=ARROW_STRING)})
 
 
 def _arrow_strings(col: pd.Series) -> pa.ChunkedArray:
     """A string column as an Arrow chunked array of large strings (no copy when the
     column is Arrow-backed already)."""
-    array = pa.array(col.astype(pd.StringDtype("pyarrow")).array)
+    array = pa.array(col.astype(ARROW_STRING).array)
     if isinstance(array, pa.Array):
         array = pa.chunked_array([array])
     return array.cast(pa.large_string())

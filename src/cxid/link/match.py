@@ -246,10 +246,8 @@ def _compare_arrays(
         elif spec.method == "handle_email":
             # only pairs with a handle on one side can score (e-mail vs e-mail is NaN):
             # handles are rare, so most pairs skip the comparison
-            has_handle = np.zeros(max(fragments.n, int(max(left.max(initial=0),
-                                                          right.max(initial=0))) + 1), bool)
-            has_handle[_sets(fragments, "handle").fragments] = True
-            some = has_handle[left] | has_handle[right]
+            with_handle = _sets(fragments, "handle").fragments
+            some = np.isin(left, with_handle) | np.isin(right, with_handle)
             scores = np.full(n, np.nan)
             scores[some] = cmp.best_of_sets(left[some], right[some],
                                             _sets(fragments, "handle_email"),

@@ -63,7 +63,7 @@ from cxid.normalize.names import (
 )
 from cxid.normalize.phone import normalize_phone, normalize_phone_with_status
 from cxid.progress import Progress, as_progress
-from cxid.schema import EXTRA_PREFIX, NORM_COLUMNS
+from cxid.schema import ARROW_STRING, EXTRA_PREFIX, NORM_COLUMNS
 
 __all__ = [
     "COUNT_KEYS",
@@ -94,7 +94,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-_ARROW_STRING = pd.StringDtype("pyarrow")
 
 #: Keys of each column's counts. ``present`` = normalised + invalid + junk: rows that
 #: carried a value, directly or derived (full_name split, free-text address, a
@@ -240,7 +239,7 @@ def normalize_touchpoints(
     out = touchpoints.copy(deep=False)
     order = [*NORM_COLUMNS, *(f"{name}_norm" for name in extras)]
     for name in order:
-        out[name] = results[name].values.astype(_ARROW_STRING).array
+        out[name] = results[name].values.astype(ARROW_STRING).array
     report = NormalizationReport.from_status(len(touchpoints),
                                              {name: results[name].status for name in order})
     for name, counts in report.columns.items():

@@ -23,6 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cxid.schema import ARROW_STRING
+
 if TYPE_CHECKING:  # networkx is imported when a graph is asked for, not at start-up
     import networkx as nx
 
@@ -56,7 +58,6 @@ def evidence_text(pairs: pd.DataFrame, comparisons: Sequence[tuple[str, tuple[st
 
 
 _TEXT = pa.large_string()
-_ARROW_STRING = pd.StringDtype("pyarrow")
 
 
 def _text(values: pd.Series | np.ndarray) -> pa.Array:
@@ -77,7 +78,7 @@ def _join(*parts: pa.Array | str) -> pa.Array:
 def _column(arr: pa.Array | str, n: int) -> pd.Series:
     if isinstance(arr, str):
         arr = pa.array([arr], _TEXT).take(pa.array(np.zeros(n, np.int64)))
-    return pd.Series(pd.array(arr, dtype=_ARROW_STRING))
+    return pd.Series(pd.array(arr, dtype=ARROW_STRING))
 
 
 def build_links(
@@ -138,7 +139,7 @@ def build_links(
             "evidence": _column(evidence, n),
         }))
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=_ARROW_STRING) for c in LINK_COLUMNS}).astype(
+        return pd.DataFrame({c: pd.Series(dtype=ARROW_STRING) for c in LINK_COLUMNS}).astype(
             {"match_weight": "float64", "match_probability": "float64"})
     return pd.concat(frames, ignore_index=True)[LINK_COLUMNS]
 

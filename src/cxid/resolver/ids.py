@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cxid.schema import ARROW_STRING
+
 ID_PREFIX = "cx-"
 _HASH_KEY = "cxid-customer-v1"  # 16 bytes, fixed: ids must not change between versions
 
@@ -29,8 +31,9 @@ HISTORY_COLUMNS = ["old_customer_id", "new_customer_id", "reason", "run"]
 
 def record_keys(source: pd.Series, record_id: pd.Series) -> pd.Series:
     """The global key of a record: ``source`` and ``record_id`` joined by a unit separator."""
-    arrow = pd.StringDtype("pyarrow")  # the join runs in Arrow, no Python string per row
-    return (source.astype(arrow) + "\x1f" + record_id.astype(arrow)).astype(arrow)
+    # the join runs in Arrow, no Python string per row
+    return (source.astype(ARROW_STRING) + "\x1f" + record_id.astype(ARROW_STRING)
+            ).astype(ARROW_STRING)
 
 
 def hash_keys(keys: pd.Series) -> pd.Series:

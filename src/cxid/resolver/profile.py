@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cxid._frames import group_labels
+from cxid.schema import ARROW_STRING
 
 RULES = ("most_trusted", "most_recent", "most_frequent")
 
@@ -80,11 +81,10 @@ def build_profiles(
     unknown = {f: r for f, r in chosen.items() if r not in RULES}
     if unknown:
         raise ValueError(f"unknown survivorship rule(s) {unknown}; known: {RULES}")
-    codes, uniques = pd.factorize(customer_id.astype("string[pyarrow]").reset_index(drop=True))
+    codes, uniques = pd.factorize(customer_id.astype(ARROW_STRING).reset_index(drop=True))
     codes = np.asarray(codes, dtype=np.int64)
     n_customers = len(uniques)
-    src_codes, src_names = pd.factorize(touchpoints["source"].astype(pd.StringDtype("pyarrow")),
-                                        sort=True)
+    src_codes, src_names = pd.factorize(touchpoints["source"].astype(ARROW_STRING), sort=True)
     src_codes = np.asarray(src_codes)
     src_names = np.asarray(src_names, dtype=object)
     rank = {name: i for i, name in enumerate(source_priority)}
@@ -130,7 +130,7 @@ def build_profiles(
             groups, best = _first_per_group(c, a, t, r)
         else:
             groups, best = _first_per_group(c, t, a, r)
-        picked = shown.iloc[idx[best]].astype("string[pyarrow]")
+        picked = shown.iloc[idx[best]].astype(ARROW_STRING)
         picked.index = groups
         out[field] = picked.reindex(range(n_customers)).array
     string_cols = [c for c in PROFILE_FIELDS if c in out.columns] + ["customer_id", "sources"]

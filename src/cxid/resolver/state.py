@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from cxid.errors import CxidError
 from cxid.resolver.ids import HISTORY_COLUMNS
+from cxid.schema import ARROW_STRING
 
 FORMAT_VERSION = 1
 
@@ -36,7 +37,6 @@ def value_hash(values: pd.Series) -> pd.Series:
     ).astype("string")
 
 
-_ARROW_STRING = pd.StringDtype("pyarrow")
 
 
 def _read_arrow_strings(path: Path) -> pd.DataFrame:
@@ -46,7 +46,7 @@ def _read_arrow_strings(path: Path) -> pd.DataFrame:
 
     def mapper(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
         if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-            return _ARROW_STRING
+            return ARROW_STRING
         return None
 
     return table.to_pandas(types_mapper=mapper, ignore_metadata=False)
