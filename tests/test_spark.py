@@ -280,6 +280,30 @@ def test_connected_components_equal_local(spark_engine, graph):
     np.testing.assert_array_equal(got, want)
 
 
+# ------------------------------------------------------------------ read_normalised
+def assert_same_normalised_read(spark_engine: SparkEngine, kind: str, path: str) -> None:
+    args = {"source": kind, "mapping": None, "id_column": None, "region": "FR"}
+    got = spark_engine.read_normalised(kind, path, **args)
+    want = LOCAL.read_normalised(kind, path, **args)
+    assert "email_norm" in got.touchpoints.columns
+    pd.testing.assert_frame_equal(got.touchpoints, want.touchpoints)
+    pd.testing.assert_frame_equal(got.rejected, want.rejected)
+    assert got.counts == want.counts
+    assert sum(c["present"] for c in got.counts.values()) > 0
+
+
+@pytest.mark.parametrize("kind", list(FILES))
+def test_read_normalised_equals_local(spark_engine, kind):
+    """The normalisers run inside Spark's read tasks and give what they give locally."""
+    assert_same_normalised_read(spark_engine, kind, str(SAMPLES / FILES[kind]))
+
+
+@pytest.mark.parametrize("kind", ["web", "email"])
+def test_chunked_read_normalised_sums_the_counts(spark_engine, small_chunks, kind):
+    assert_same_normalised_read(spark_engine, kind, str(SAMPLES / FILES[kind]))
+    assert len(small_chunks) > 2
+
+
 # ------------------------------------------------------------------ write_table
 def test_write_table_round_trip(spark_engine, tmp_path):
     frame = pd.DataFrame({
@@ -301,6 +325,36 @@ def test_write_table_round_trip(spark_engine, tmp_path):
     pd.testing.assert_frame_equal(back.astype(frame.dtypes.to_dict()), frame)
 
 
+@pytest.fixture()
+def small_slices(monkeypatch):
+    """Driver-side tables sent to Spark in slices of ~4 kB (many tasks)."""
+    from cxid.engine import spark as spark_module
+
+    monkeypatch.setattr(spark_module, "SLICE_BYTES", 4096)
+
+
+def test_large_tables_go_in_slices_and_keep_their_order(spark_engine, small_slices, tmp_path):
+    n = 5000
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({
+        "key": pd.array([f"k{i:05d}" for i in range(n)], dtype="string[pyarrow]"),
+        "kind": pd.Categorical(rng.choice(["web", "crm", "email"], n)),
+        "n": np.arange(n, dtype=np.int64)[::-1].copy(),
+        "at": pd.to_datetime(rng.integers(0, 2**40, n) * 1000, utc=True),  # Spark: µs
+    })
+    spark_engine.write_table(frame, tmp_path / "t.parquet")
+    parts = sorted((tmp_path / "t.parquet").glob("part-*.parquet"))
+    assert len(parts) > 5  # one part per slice, not one task holding the whole table
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    pd.testing.assert_frame_equal(back.astype(frame.dtypes.to_dict()), frame)
+
+    def double(batch: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"key": batch["key"], "twice": batch["n"] * 2})
+
+    pd.testing.assert_frame_equal(spark_engine.map_batches(double, frame, batch_rows=700),
+                                  LOCAL.map_batches(double, frame))
+
+
 # ------------------------------------------------------------------ end to end
 def test_resolve_gives_the_same_customer_ids(spark_engine, tmp_path):
     sources = {k: str(SAMPLES / v) for k, v in FILES.items()}
@@ -312,6 +366,47 @@ def test_resolve_gives_the_same_customer_ids(spark_engine, tmp_path):
     spark.write(tmp_path / "out", engine=spark_engine)
     back = pd.read_parquet(tmp_path / "out" / "identities.parquet")
     pd.testing.assert_frame_equal(back.astype("string"), local.identities)
+
+
+def test_config_only_for_a_session_cxid_starts(spark_engine):
+    from cxid.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="session cxid starts"):
+        SparkEngine(spark_engine.spark, config={"spark.driver.memory": "8g"})
+
+
+OUT_OF_HEAP = """
+import pandas as pd
+from cxid.engine.spark import SparkEngine
+from cxid.errors import CxidError
+engine = SparkEngine(config={"spark.driver.memory": "512m"})
+try:  # 4,000 rows x 400 kB back to a 512 MB driver
+    engine.map_batches(lambda b: pd.DataFrame({"s": ["x" * 400_000] * len(b)}),
+                       pd.DataFrame({"a": range(4000)}))
+except CxidError as exc:
+    print("CXID ERROR:", exc)
+"""
+
+
+def test_a_driver_out_of_heap_fails_with_a_message_not_a_hang(tmp_path):
+    """Spark's scheduler thread dying of OutOfMemoryError used to leave the job waiting
+    forever; the driver JVM now exits and the engine says why."""
+    import subprocess
+
+    run = subprocess.run([sys.executable, "-c", OUT_OF_HEAP], capture_output=True,
+                         text=True, timeout=300, cwd=tmp_path)
+    assert "CXID ERROR: the Spark driver JVM stopped during map_batches" in run.stdout, \
+        run.stdout[-2000:] + run.stderr[-2000:]
+    assert "spark.driver.memory=8g" in run.stdout
+
+
+def test_cli_spark_conf_needs_the_spark_engine(tmp_path, capsys):
+    from cxid.cli import main
+
+    code = main(["resolve", "--source", f"crm={SAMPLES / 'crm.csv'}",
+                 "--spark-conf", "spark.driver.memory=2g", "--out", str(tmp_path / "o")])
+    assert code != 0
+    assert "--spark-conf needs --engine spark" in capsys.readouterr().err
 
 
 def test_get_engine_reuses_the_active_session(spark_engine):

@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from cxid import __version__
 from cxid.errors import CxidError
@@ -22,6 +23,13 @@ def _source_arg(text: str) -> tuple[str, str]:
     if not sep or not name or not path:
         raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
     return name, path
+
+
+def _conf_arg(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key or not value:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="with --state: fit the match model again instead of reusing it")
     res.add_argument("--engine", choices=["local", "spark"], default="local",
                      help="where the heavy operations run (spark needs cxid[spark])")
+    res.add_argument("--spark-conf", action="append", type=_conf_arg, default=[],
+                     metavar="KEY=VALUE",
+                     help="with --engine spark: a setting of the Spark session cxid starts, "
+                          "e.g. spark.driver.memory=8g (repeatable)")
     res.add_argument("--workers", type=int, default=None,
                      help="processes reading large inputs in parallel (default: one per core)")
 
@@ -82,10 +94,21 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
         raise CxidError("a source name is given twice; name each --source differently")
     if not args.source and not args.config and not args.state:
         raise CxidError("give --source NAME=PATH (or a --config with sources, or a --state)")
-    resolution = resolve(dict(args.source) or None, args.config, state=args.state,
-                         refit=args.refit, engine=args.engine, workers=args.workers,
-                         progress=not args.quiet)
-    out = resolution.write(args.out, engine=args.engine)
+    engine: Any = args.engine
+    if args.spark_conf:
+        if args.engine != "spark":
+            raise CxidError("--spark-conf needs --engine spark")
+        from cxid.engine.spark import SparkEngine
+
+        engine = SparkEngine(config=dict(args.spark_conf))
+    try:
+        resolution = resolve(dict(args.source) or None, args.config, state=args.state,
+                             refit=args.refit, engine=engine, workers=args.workers,
+                             progress=not args.quiet)
+        out = resolution.write(args.out, engine=engine)
+    finally:
+        if not isinstance(engine, str):
+            engine.close()
     if args.state:
         resolution.save_state(args.state)
     print(resolution.summary())

@@ -22,7 +22,7 @@ import pandas as pd
 
 from cxid import __version__
 from cxid.config import SOURCE_KINDS, Config, SourceConfig, config_from_dict, load_config
-from cxid.engine import LocalEngine, get_engine
+from cxid.engine import LocalEngine, get_engine, sum_counts
 from cxid.errors import ConfigError, CxidError
 from cxid.ingest import check_source
 from cxid.ingest._chunks import (
@@ -42,7 +42,6 @@ from cxid.link.match import (
     match_fragments,
 )
 from cxid.link.model import FellegiSunter
-from cxid.normalize import normalize_touchpoints
 from cxid.progress import Progress, as_progress
 from cxid.resolution import Resolution
 from cxid.resolver.cluster import guarded_clusters
@@ -187,10 +186,9 @@ def _read_and_normalise(kind: str, path: str, source: str, mapping: dict | None,
                         id_column: str | None, region: str, engine: LocalEngine | None = None
                         ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict[str, int]]]:
     """One input (or chunk) -> normalised touchpoints (Arrow strings), rejected, counts."""
-    result = (engine or LocalEngine()).read(kind, path, source=source, mapping=mapping,
-                                            id_column=id_column)
-    tp, report = normalize_touchpoints(result.touchpoints, default_region=region)
-    return as_arrow_strings(tp), result.rejected, report.to_dict()["columns"]
+    tp, rj, counts = (engine or LocalEngine()).read_normalised(
+        kind, path, source=source, mapping=mapping, id_column=id_column, region=region)
+    return as_arrow_strings(tp), rj, counts
 
 
 def _chunk_bytes(total: int, n_workers: int) -> int:
@@ -199,22 +197,12 @@ def _chunk_bytes(total: int, n_workers: int) -> int:
     return int(min(CHUNK_BYTES, max(MIN_CHUNK_BYTES, total // (6 * n_workers))))
 
 
-def _sum_reports(reports: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
-    total: dict[str, dict[str, int]] = {}
-    for report in reports:
-        for column, counts in report.items():
-            into = total.setdefault(column, dict.fromkeys(counts, 0))
-            for k, v in counts.items():
-                into[k] = into.get(k, 0) + v
-    return total
-
-
 def _merge_chunks(parts: list[tuple[pd.DataFrame, pd.DataFrame, dict]], offsets: list[int],
                   path: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Normalised chunk results -> one input (see :func:`cxid.ingest._chunks.merge_chunks`),
     with the normalisation counts summed."""
     tp, rj = merge_chunks([ReadResult(tp, rj) for tp, rj, _ in parts], offsets, path)
-    return tp, rj, _sum_reports([p[2] for p in parts])
+    return tp, rj, sum_counts([p[2] for p in parts])
 
 
 def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, region: str,

@@ -5,6 +5,7 @@ Fellegi–Sunter maths, survivorship) is pure logic over pandas/Arrow batches an
 knows where it runs. An engine supplies:
 
 * ``read``: one source file -> touchpoints + rejected (the same readers everywhere);
+  ``read_normalised`` also runs the normalisers in the same task;
 * ``block_pairs``: fragment pairs sharing a blocking key (a self-join per key);
 * ``map_batches``: apply a pure batch function to a frame, in batches;
 * ``map_groups``: apply a pure function to each group of rows sharing a key;
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -53,6 +54,41 @@ def dense_labels(labels: np.ndarray) -> np.ndarray:
     return pd.factorize(np.asarray(labels), sort=False)[0].astype(np.int64)
 
 
+class NormalisedRead(NamedTuple):
+    """One input read and normalised: touchpoints with the ``*_norm`` columns, rejected
+    rows, and the normalisers' counts per column (see
+    :class:`~cxid.normalize.NormalizationReport`)."""
+
+    touchpoints: pd.DataFrame
+    rejected: pd.DataFrame
+    counts: dict[str, dict[str, int]]
+
+
+def sum_counts(counts: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
+    """Normalisation counts of several chunks of one input, summed per column and key."""
+    total: dict[str, dict[str, int]] = {}
+    for part in counts:
+        for column, by_key in part.items():
+            into = total.setdefault(column, dict.fromkeys(by_key, 0))
+            for k, v in by_key.items():
+                into[k] = into.get(k, 0) + v
+    return total
+
+
+def read_and_normalise(kind: str, path: str, *, source: str, mapping: dict | None,
+                       id_column: str | None, region: str) -> NormalisedRead:
+    """The pure read-then-normalise step both engines run (Spark inside its read
+    tasks): cxid's reader of ``kind``, then :func:`~cxid.normalize.normalize_touchpoints`
+    with ``region`` as the default region."""
+    from cxid.ingest import read_source
+    from cxid.normalize import normalize_touchpoints
+
+    result = read_source(kind, path, source=source, mapping=mapping, id_column=id_column)
+    tp, report = normalize_touchpoints(result.touchpoints, default_region=region)
+    return NormalisedRead(tp, result.rejected,
+                          {k: dict(v) for k, v in report.columns.items()})
+
+
 class LocalEngine:
     """In-process engine: pandas hash joins, direct calls, scipy, pyarrow."""
 
@@ -64,6 +100,13 @@ class LocalEngine:
         from cxid.ingest import read_source
 
         return read_source(kind, path, source=source, mapping=mapping, id_column=id_column)
+
+    def read_normalised(self, kind: str, path: str, *, source: str, mapping: dict | None,
+                        id_column: str | None, region: str) -> NormalisedRead:
+        """Read one source file and normalise its touchpoints (default phone/address
+        region ``region``)."""
+        return read_and_normalise(kind, path, source=source, mapping=mapping,
+                                  id_column=id_column, region=region)
 
     def block_pairs(self, block: pd.DataFrame, n: int) -> np.ndarray:
         """Distinct pair codes ``left * n + right`` (left < right) of the fragments

@@ -35,10 +35,25 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cxid.engine import BatchFunction, GroupFunction, LocalEngine, dense_labels, empty_frame
-from cxid.errors import CxidError, IngestError
+from cxid.engine import (
+    BatchFunction,
+    GroupFunction,
+    LocalEngine,
+    NormalisedRead,
+    dense_labels,
+    empty_frame,
+    read_and_normalise,
+    sum_counts,
+)
+from cxid.errors import ConfigError, CxidError, IngestError
 from cxid.ingest._chunks import WORK_PER_BYTE, line_chunks, merge_chunks, splittable
-from cxid.schema import EXTRA_PREFIX, REJECTED_COLUMNS, TOUCHPOINT_COLUMNS, ReadResult
+from cxid.schema import (
+    EXTRA_PREFIX,
+    NORM_COLUMNS,
+    REJECTED_COLUMNS,
+    TOUCHPOINT_COLUMNS,
+    ReadResult,
+)
 
 try:
     from pyspark.sql import DataFrame, SparkSession
@@ -63,12 +78,44 @@ _SAMPLE_ROWS = 16
 _CHUNK_ROWS = 50_000
 #: Safety bound on large-star/small-star rounds (O(log^2 n) in theory).
 _MAX_ROUNDS = 200
+#: Largest slice of a driver-side table sent to Spark in one ``createDataFrame``. Spark
+#: keeps such data inside its tasks (two per call in local mode), and serialises a
+#: task whole: a 1.5M-row table in one task ran a 1 GB driver heap out of memory.
+SLICE_BYTES = 32 << 20
 #: Default size of the chunks a large JSON Lines file is read in (an mbox byte costs
 #: ~10x more: its chunks are ~1/10 of this, see ``WORK_PER_BYTE``).
 READ_CHUNK_BYTES = 16 << 20
 
 
 # --------------------------------------------------------------------------- helpers
+def _jvm_alive(spark: SparkSession) -> bool:
+    """Whether the session's JVM still answers."""
+    try:
+        spark.sparkContext._jvm.java.lang.System.nanoTime()
+        return True
+    except Exception:
+        return False
+
+
+def _jvm_lost(method: Any) -> Any:
+    """Turn any error of an engine operation after which the Spark driver JVM no longer
+    answers (in practice: it ran out of heap, which makes it exit) into a
+    :class:`CxidError` that says so and how to give it more memory."""
+    @functools.wraps(method)
+    def wrapper(self: SparkEngine, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            if isinstance(exc, CxidError) or _jvm_alive(self.spark):
+                raise
+            raise CxidError(
+                f"the Spark driver JVM stopped during {method.__name__} (most likely out "
+                "of heap: see 'OutOfMemoryError' above); give it more, e.g. "
+                "--spark-conf spark.driver.memory=8g or "
+                "SparkEngine(config={'spark.driver.memory': '8g'})") from exc
+    return wrapper
+
+
 @contextlib.contextmanager
 def _session_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
     """``key`` set to ``value`` in the session's SQL conf for the duration."""
@@ -107,6 +154,20 @@ def _spark_safe(schema: pa.Schema) -> pa.Schema:
     return pa.schema(fields)
 
 
+def _arrow_for_spark(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as an Arrow table Spark accepts: no pandas metadata, categoricals
+    decoded to their values, all-missing (null-typed) columns as strings."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    columns = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if pa.types.is_dictionary(field.type):
+            column = pc.cast(column, field.type.value_type)
+        elif pa.types.is_null(field.type):
+            column = column.cast(pa.string())
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
 def _as_series(column: pa.ChunkedArray, dtype: Any) -> pd.Series:
     """An Arrow column as a pandas Series of ``dtype``."""
     if isinstance(dtype, pd.DatetimeTZDtype) and pa.types.is_integer(column.type):
@@ -117,12 +178,15 @@ def _as_series(column: pa.ChunkedArray, dtype: Any) -> pd.Series:
 
 
 # --------------------------------------------------------------------------- read
-def _read_columns(mapping: Mapping[str, Any] | None) -> list[str]:
-    """Every column a reader may return: touchpoints (with the mapping's ``x_`` extras)
-    and rejected."""
+def _read_columns(mapping: Mapping[str, Any] | None, normalised: bool = False) -> list[str]:
+    """Every column a reader may return: touchpoints (with the mapping's ``x_`` extras,
+    and when ``normalised`` the ``*_norm`` columns) and rejected."""
     columns = list(TOUCHPOINT_COLUMNS)
-    columns += [str(c) for c in (mapping or {})
-                if str(c).startswith(EXTRA_PREFIX) and c not in columns]
+    extras = [str(c) for c in (mapping or {})
+              if str(c).startswith(EXTRA_PREFIX) and c not in columns]
+    columns += extras
+    if normalised:
+        columns += [*NORM_COLUMNS, *(f"{c}_norm" for c in extras)]
     columns += [c for c in REJECTED_COLUMNS if c not in columns]
     return columns
 
@@ -187,12 +251,12 @@ def _portable_error(exc: BaseException, local: str, original: str) -> str:
 
 
 def _read_partition(kind: str, source: str, mapping: dict | None, id_column: str | None,
-                    original: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch]
-                    ) -> Iterator[pa.RecordBatch]:
+                    original: str, region: str | None, schema: pa.Schema,
+                    batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """Executor side of :meth:`SparkEngine.read`: bytes -> temp file (named like the
-    original) -> cxid reader -> per file (or chunk: rows with a ``path`` carry the
-    chunk's name) one meta row (dtypes, or the error) then the touchpoints and
-    rejected rows."""
+    original) -> cxid reader (then, with a ``region``, the normalisers) -> per file (or
+    chunk: rows with a ``path`` carry the chunk's name) one meta row (dtypes and
+    normalisation counts, or the error) then the touchpoints and rejected rows."""
     from cxid.ingest import read_source
 
     name = PurePosixPath(original.rstrip("/")).name or "source"
@@ -205,8 +269,16 @@ def _read_partition(kind: str, source: str, mapping: dict | None, id_column: str
                 local = Path(tmp) / name
                 local.write_bytes(content.as_buffer() if content.is_valid else b"")
                 try:
-                    result = read_source(kind, local, source=source, mapping=mapping,
-                                         id_column=id_column)
+                    if region is None:
+                        result = read_source(kind, local, source=source, mapping=mapping,
+                                             id_column=id_column)
+                        counts = None
+                    else:
+                        done = read_and_normalise(
+                            kind, str(local), source=source, mapping=mapping,
+                            id_column=id_column, region=region)
+                        result = ReadResult(done.touchpoints, done.rejected)
+                        counts = done.counts
                 except CxidError as exc:
                     error = _portable_error(exc, str(local), original)
                     yield _meta_batch(schema, chunk, {"error": error})
@@ -222,9 +294,12 @@ def _read_partition(kind: str, source: str, mapping: dict | None, id_column: str
                     reason = frame["reason"].astype("string")
                     frame["reason"] = reason.str.replace(str(local), original, regex=False)
                 frames[part] = frame
-            yield _meta_batch(schema, chunk, {
+            meta: dict[str, Any] = {
                 part: [[c, _dtype_name(frame[c].dtype)] for c in frame.columns]
-                for part, frame in frames.items()})
+                for part, frame in frames.items()}
+            if counts is not None:
+                meta["counts"] = counts
+            yield _meta_batch(schema, chunk, meta)
             for part, frame in frames.items():
                 yield from _frame_batches(part, chunk, frame, schema)
 
@@ -336,7 +411,8 @@ class SparkEngine(LocalEngine):
 
     def __init__(self, spark: SparkSession | None = None, *, master: str = "local[2]",
                  app_name: str = "cxid", read_chunk_bytes: int = READ_CHUNK_BYTES,
-                 scratch_dir: str | Path | None = None) -> None:
+                 scratch_dir: str | Path | None = None,
+                 config: Mapping[str, str] | None = None) -> None:
         #: JSON Lines files larger than this (mbox files larger than a tenth of it) are
         #: split into chunks of about this size, read one chunk per task.
         self.read_chunk_bytes = int(read_chunk_bytes)
@@ -347,6 +423,9 @@ class SparkEngine(LocalEngine):
         self.scratch_dir = scratch_dir
         session = spark or SparkSession.getActiveSession()
         self._owned = session is None
+        if session is not None and config:
+            raise ConfigError("SparkEngine(config=...) applies to a session cxid starts; "
+                              "set it on your own session instead")
         if session is None:
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             builder = (SparkSession.builder.master(master).appName(app_name)
@@ -356,6 +435,12 @@ class SparkEngine(LocalEngine):
                        .config("spark.ui.enabled", "false")
                        .config("spark.ui.showConsoleProgress", "false")
                        .config("spark.log.level", "ERROR"))
+            # a driver out of heap exits (the run fails with a message) instead of
+            # leaving a scheduler thread dead and the job waiting forever
+            builder = builder.config("spark.driver.extraJavaOptions",
+                                     "-XX:+ExitOnOutOfMemoryError")
+            for key, value in (config or {}).items():
+                builder = builder.config(str(key), str(value))
             if master.startswith("local"):
                 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
                 builder = (builder.config("spark.driver.host", "127.0.0.1")
@@ -365,17 +450,42 @@ class SparkEngine(LocalEngine):
             log.info("started Spark session %s on %s", app_name, master)
         self.spark: SparkSession = session
 
+    def _to_spark(self, frame: pd.DataFrame) -> tuple[DataFrame, int]:
+        """A driver-side frame as a DataFrame (rows in order), sent in slices of at most
+        :data:`SLICE_BYTES` so that no task carries more; and the number of slices."""
+        table = _arrow_for_spark(frame)
+        schema = from_arrow_schema(table.schema)
+        rows = max(1, int(table.num_rows * SLICE_BYTES / max(table.nbytes, 1)))
+        parts = [self.spark.createDataFrame(table.slice(start, rows), schema=schema)
+                 for start in range(0, max(table.num_rows, 1), rows)]
+        return functools.reduce(DataFrame.unionAll, parts), len(parts)
+
     # ------------------------------------------------------------------ read
+    @_jvm_lost
     def read(self, kind: str, path: str, *, source: str,
              mapping: dict | None, id_column: str | None) -> ReadResult:
         """Read one source file on an executor with cxid's reader of that kind; a large
         plain JSON Lines or mbox file on a local path in chunks, one task each."""
+        result, _ = self._read(kind, path, source, mapping, id_column, None)
+        return result
+
+    @_jvm_lost
+    def read_normalised(self, kind: str, path: str, *, source: str, mapping: dict | None,
+                        id_column: str | None, region: str) -> NormalisedRead:
+        """As :meth:`read`, with the normalisers run inside the same read tasks (so on
+        the executors, chunk by chunk) and their counts summed on the driver."""
+        result, counts = self._read(kind, path, source, mapping, id_column, region)
+        return NormalisedRead(result.touchpoints, result.rejected, counts)
+
+    def _read(self, kind: str, path: str, source: str, mapping: dict | None,
+              id_column: str | None, region: str | None
+              ) -> tuple[ReadResult, dict[str, dict[str, int]]]:
         original = str(Path(path)) if "://" not in str(path) else str(path)
         location = str(Path(path).resolve()) if "://" not in str(path) else str(path)
-        schema = _read_schema(_read_columns(mapping))
+        schema = _read_schema(_read_columns(mapping, normalised=region is not None))
         function = functools.partial(_read_partition, kind, source,
                                      dict(mapping) if mapping else None, id_column,
-                                     original, schema)
+                                     original, region, schema)
         if ("://" not in location and Path(location).is_file()
                 and splittable(kind, location)):
             size = max(self.read_chunk_bytes // WORK_PER_BYTE[kind], 1)
@@ -397,8 +507,9 @@ class SparkEngine(LocalEngine):
                               source=source, file=original)
         meta = metas[0][1]
         _raise_error(meta)
-        return ReadResult(_rebuild(table, "touchpoints", meta["touchpoints"]),
-                          _rebuild(table, "rejected", meta["rejected"]))
+        return (ReadResult(_rebuild(table, "touchpoints", meta["touchpoints"]),
+                           _rebuild(table, "rejected", meta["rejected"])),
+                meta.get("counts", {}))
 
     def _can_chunk(self, original: str) -> bool:
         """Whether chunks written on the driver can be read by the executors: a scratch
@@ -416,7 +527,8 @@ class SparkEngine(LocalEngine):
             return False
 
     def _read_chunked(self, location: str, original: str, size: int, kind: str,
-                      source: str, function: Any, schema: pa.Schema) -> ReadResult:
+                      source: str, function: Any, schema: pa.Schema
+                      ) -> tuple[ReadResult, dict[str, dict[str, int]]]:
         """Split ``location`` into chunks of about ``size`` bytes in the scratch folder
         (the local engine's chunker), read each chunk in its own task, and merge the
         results on the driver as the local engine does (original file name, global
@@ -448,17 +560,18 @@ class SparkEngine(LocalEngine):
             parts.append(ReadResult(_rebuild(rows, "touchpoints", metas[name]["touchpoints"]),
                                     _rebuild(rows, "rejected", metas[name]["rejected"])))
         del table  # the parts hold the rows now
-        return merge_chunks(parts, [before for _, before in chunks], original)
+        counts = sum_counts([metas[name].get("counts", {}) for name in names])
+        return merge_chunks(parts, [before for _, before in chunks], original), counts
 
     # ------------------------------------------------------------------ block_pairs
+    @_jvm_lost
     def block_pairs(self, block: pd.DataFrame, n: int) -> np.ndarray:
         """Distinct sorted pair codes ``left * n + right`` (left < right) of fragments
         sharing a key, by a self-join on ``k``."""
         if block.empty:
             return np.array([], np.int64)
-        df = self.spark.createDataFrame(
-            pd.DataFrame({"k": block["k"].to_numpy(np.int64),
-                          "f": block["f"].to_numpy(np.int64)}))
+        df, _ = self._to_spark(pd.DataFrame({"k": block["k"].to_numpy(np.int64),
+                                             "f": block["f"].to_numpy(np.int64)}))
         left = df.select("k", F.col("f").alias("fl"))
         right = df.select("k", F.col("f").alias("fr"))
         codes = (left.join(right, "k").where(F.col("fl") < F.col("fr"))
@@ -467,6 +580,7 @@ class SparkEngine(LocalEngine):
         return np.sort(_collect_arrow(codes)["code"].to_numpy().astype(np.int64))
 
     # ------------------------------------------------------------------ map_batches
+    @_jvm_lost
     def map_batches(self, function: BatchFunction, frame: pd.DataFrame,
                     batch_rows: int = 1_000_000) -> pd.DataFrame:
         """``function`` applied to ``frame`` on the executors (at most ``batch_rows``
@@ -479,8 +593,7 @@ class SparkEngine(LocalEngine):
         data = frame.reset_index(drop=True)
         dtypes = dict(data.dtypes)
         data[_ROW] = np.arange(len(data), dtype=np.int64)
-        in_schema = _spark_safe(pa.Schema.from_pandas(data, preserve_index=False))
-        df = self.spark.createDataFrame(data, schema=from_arrow_schema(in_schema))
+        df, _ = self._to_spark(data)
         worker = functools.partial(_map_partition, function, dtypes, out_schema,
                                    max(int(batch_rows), 1))
         table = _collect_arrow(df.mapInArrow(worker, from_arrow_schema(out_schema)))
@@ -489,6 +602,7 @@ class SparkEngine(LocalEngine):
                             columns=sample.columns)
 
     # ------------------------------------------------------------------ map_groups
+    @_jvm_lost
     def map_groups(self, function: GroupFunction, frame: pd.DataFrame, key: str,
                    dtypes: Mapping[str, Any]) -> pd.DataFrame:
         """``function`` applied to each group of rows sharing ``key`` on the executors
@@ -498,10 +612,9 @@ class SparkEngine(LocalEngine):
         if frame.empty:
             return empty_frame(out_dtypes)
         data = frame.reset_index(drop=True)
-        in_schema = _spark_safe(pa.Schema.from_pandas(data, preserve_index=False))
         out_schema = _spark_safe(pa.Schema.from_pandas(empty_frame(out_dtypes),
                                                        preserve_index=False))
-        df = self.spark.createDataFrame(data, schema=from_arrow_schema(in_schema))
+        df, _ = self._to_spark(data)
         in_dtypes = dict(data.dtypes)
 
         def worker(group):  # no type hints: Spark would try to read the UDF type from them
@@ -513,6 +626,7 @@ class SparkEngine(LocalEngine):
                             columns=list(out_dtypes))
 
     # ------------------------------------------------------------------ components
+    @_jvm_lost
     def connected_components(self, n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """Component label per node ``0..n-1`` (dense, ordered by first node), by
         large-star / small-star rounds until the edge set stops changing."""
@@ -522,7 +636,7 @@ class SparkEngine(LocalEngine):
         left, right = np.asarray(left, np.int64), np.asarray(right, np.int64)
         keep = left != right
         if keep.any():
-            edges = self.spark.createDataFrame(pd.DataFrame({"a": left[keep], "b": right[keep]}))
+            edges, _ = self._to_spark(pd.DataFrame({"a": left[keep], "b": right[keep]}))
             edges = (edges.select(F.greatest("a", "b").alias("a"), F.least("a", "b").alias("b"))
                      .distinct().localCheckpoint())
             rounds = 0
@@ -538,20 +652,21 @@ class SparkEngine(LocalEngine):
         return dense_labels(labels)
 
     # ------------------------------------------------------------------ write
+    @_jvm_lost
     def write_table(self, frame: pd.DataFrame, path: Path) -> None:
-        """Write one output table as a folder of parquet parts (one part here)."""
+        """Write one output table as a folder of parquet parts (one per
+        :data:`SLICE_BYTES` of data, in row order)."""
         target = str(path)
         if frame.shape[1] == 0:  # Spark cannot write a table without columns
             Path(target).mkdir(parents=True, exist_ok=True)
             LocalEngine().write_table(frame, Path(target) / "part-00000.parquet")
             return
-        data = frame.reset_index(drop=True)
-        schema = _spark_safe(pa.Schema.from_pandas(data, preserve_index=False))
-        # TIMESTAMP_MICROS: readable as UTC timestamps
+        df, slices = self._to_spark(frame.reset_index(drop=True))
+        # TIMESTAMP_MICROS: readable as UTC timestamps. One part per slice (bounded
+        # tasks), named in row order, so reading the folder gives the frame's order.
         with _session_conf(self.spark, "spark.sql.parquet.outputTimestampType",
                            "TIMESTAMP_MICROS"):
-            (self.spark.createDataFrame(data, schema=from_arrow_schema(schema))
-             .coalesce(1).write.mode("overwrite").parquet(target))
+            df.coalesce(slices).write.mode("overwrite").parquet(target)
 
     def close(self) -> None:
         """Stop the Spark session if this engine started it."""
