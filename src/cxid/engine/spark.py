@@ -78,9 +78,9 @@ _SAMPLE_ROWS = 16
 _CHUNK_ROWS = 50_000
 #: Safety bound on large-star/small-star rounds (O(log^2 n) in theory).
 _MAX_ROUNDS = 200
-#: Largest slice of a driver-side table sent to Spark in one ``createDataFrame``. Spark
-#: keeps such data inside its tasks (two per call in local mode), and serialises a
-#: task whole: a 1.5M-row table in one task ran a 1 GB driver heap out of memory.
+#: Most Arrow bytes of a driver-side table one Spark task carries. Spark keeps such
+#: data inside its tasks and serialises a task whole: a 1.5M-row table in one task
+#: (``coalesce(1)`` before a write) ran a 1 GB driver heap out of memory.
 SLICE_BYTES = 32 << 20
 #: Default size of the chunks a large JSON Lines file is read in (an mbox byte costs
 #: ~10x more: its chunks are ~1/10 of this, see ``WORK_PER_BYTE``).
@@ -450,15 +450,23 @@ class SparkEngine(LocalEngine):
             log.info("started Spark session %s on %s", app_name, master)
         self.spark: SparkSession = session
 
-    def _to_spark(self, frame: pd.DataFrame) -> tuple[DataFrame, int]:
-        """A driver-side frame as a DataFrame (rows in order), sent in slices of at most
-        :data:`SLICE_BYTES` so that no task carries more; and the number of slices."""
+    def _to_spark(self, frame: pd.DataFrame) -> DataFrame:
+        """A driver-side frame as a DataFrame, rows in order, in partitions of at most
+        :data:`SLICE_BYTES`.
+
+        The data goes over as Arrow batches of about that size (and at least as many
+        as the session's default parallelism), kept as such in the JVM, one partition
+        per batch. (Spark's alternative for small data, a LocalRelation, copies every
+        row into the query plan as an UnsafeRow: several times the memory.)
+        """
         table = _arrow_for_spark(frame)
-        schema = from_arrow_schema(table.schema)
-        rows = max(1, int(table.num_rows * SLICE_BYTES / max(table.nbytes, 1)))
-        parts = [self.spark.createDataFrame(table.slice(start, rows), schema=schema)
-                 for start in range(0, max(table.num_rows, 1), rows)]
-        return functools.reduce(DataFrame.unionAll, parts), len(parts)
+        rows = max(1, min(table.num_rows * SLICE_BYTES // max(table.nbytes, 1),
+                          -(-table.num_rows // self.spark.sparkContext.defaultParallelism)))
+        with _session_conf(self.spark, "spark.sql.execution.arrow.localRelationThreshold",
+                           "0"), \
+                _session_conf(self.spark, "spark.sql.execution.arrow.maxRecordsPerBatch",
+                              str(rows)):
+            return self.spark.createDataFrame(table, schema=from_arrow_schema(table.schema))
 
     # ------------------------------------------------------------------ read
     @_jvm_lost
@@ -570,7 +578,7 @@ class SparkEngine(LocalEngine):
         sharing a key, by a self-join on ``k``."""
         if block.empty:
             return np.array([], np.int64)
-        df, _ = self._to_spark(pd.DataFrame({"k": block["k"].to_numpy(np.int64),
+        df = self._to_spark(pd.DataFrame({"k": block["k"].to_numpy(np.int64),
                                              "f": block["f"].to_numpy(np.int64)}))
         left = df.select("k", F.col("f").alias("fl"))
         right = df.select("k", F.col("f").alias("fr"))
@@ -593,7 +601,7 @@ class SparkEngine(LocalEngine):
         data = frame.reset_index(drop=True)
         dtypes = dict(data.dtypes)
         data[_ROW] = np.arange(len(data), dtype=np.int64)
-        df, _ = self._to_spark(data)
+        df = self._to_spark(data)
         worker = functools.partial(_map_partition, function, dtypes, out_schema,
                                    max(int(batch_rows), 1))
         table = _collect_arrow(df.mapInArrow(worker, from_arrow_schema(out_schema)))
@@ -614,7 +622,7 @@ class SparkEngine(LocalEngine):
         data = frame.reset_index(drop=True)
         out_schema = _spark_safe(pa.Schema.from_pandas(empty_frame(out_dtypes),
                                                        preserve_index=False))
-        df, _ = self._to_spark(data)
+        df = self._to_spark(data)
         in_dtypes = dict(data.dtypes)
 
         def worker(group):  # no type hints: Spark would try to read the UDF type from them
@@ -636,7 +644,7 @@ class SparkEngine(LocalEngine):
         left, right = np.asarray(left, np.int64), np.asarray(right, np.int64)
         keep = left != right
         if keep.any():
-            edges, _ = self._to_spark(pd.DataFrame({"a": left[keep], "b": right[keep]}))
+            edges = self._to_spark(pd.DataFrame({"a": left[keep], "b": right[keep]}))
             edges = (edges.select(F.greatest("a", "b").alias("a"), F.least("a", "b").alias("b"))
                      .distinct().localCheckpoint())
             rounds = 0
@@ -661,15 +669,16 @@ class SparkEngine(LocalEngine):
             Path(target).mkdir(parents=True, exist_ok=True)
             LocalEngine().write_table(frame, Path(target) / "part-00000.parquet")
             return
-        df, slices = self._to_spark(frame.reset_index(drop=True))
-        # TIMESTAMP_MICROS: readable as UTC timestamps. One part per slice (bounded
-        # tasks), named in row order, so reading the folder gives the frame's order.
+        df = self._to_spark(frame.reset_index(drop=True))
+        # TIMESTAMP_MICROS: readable as UTC timestamps. One part per partition (at most
+        # SLICE_BYTES each), named in row order: reading the folder gives the frame's order.
         with _session_conf(self.spark, "spark.sql.parquet.outputTimestampType",
                            "TIMESTAMP_MICROS"):
-            df.coalesce(slices).write.mode("overwrite").parquet(target)
+            df.write.mode("overwrite").parquet(target)
 
     def close(self) -> None:
         """Stop the Spark session if this engine started it."""
         if self._owned:
-            self.spark.stop()
             self._owned = False
+            if _jvm_alive(self.spark):  # a JVM that died (out of heap) has nothing to stop
+                self.spark.stop()
