@@ -172,7 +172,11 @@ def _as_series(column: pa.ChunkedArray, dtype: Any) -> pd.Series:
     """An Arrow column as a pandas Series of ``dtype``."""
     if isinstance(dtype, pd.DatetimeTZDtype) and pa.types.is_integer(column.type):
         column = column.cast(pa.timestamp("ns", tz="UTC"))
-    mapper = {pa.int64(): pd.Int64Dtype()}.get if isinstance(dtype, pd.Int64Dtype) else None
+    mapper = None
+    if isinstance(dtype, pd.Int64Dtype):
+        mapper = {pa.int64(): dtype}.get
+    elif isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        mapper = {pa.string(): dtype, pa.large_string(): dtype}.get  # no Python strings
     series = column.to_pandas(types_mapper=mapper)
     return series if series.dtype == dtype else series.astype(dtype)
 
