@@ -109,3 +109,29 @@ def test_no_identifiers_gives_singletons():
     tp = frame([{"first_name_norm": "a"}, {"first_name_norm": "b"}])
     res = link_identifiers(tp)
     assert res.fragment.tolist() == [0, 1]
+
+
+def test_components_over_records_equal_the_bipartite_components():
+    """The engine is given record-only star edges; the components must be exactly those
+    of the record--value graph, with the same dense labels."""
+    import numpy as np
+
+    from cxid.engine import LocalEngine
+    from cxid.link.identifiers import _components, _Graph
+
+    rng = np.random.default_rng(11)
+    engine = LocalEngine()
+    for _ in range(50):
+        n_rows, n_nodes = int(rng.integers(1, 60)), int(rng.integers(1, 40))
+        n_edges = int(rng.integers(0, 80))
+        row = rng.integers(0, n_rows, n_edges)
+        node = rng.integers(0, n_nodes, n_edges)
+        graph = _Graph(row, node, np.array(["email"] * n_nodes, object),
+                       np.array([f"v{i}" for i in range(n_nodes)], object))
+        keep = rng.random(n_edges) < 0.8
+        got = _components(n_rows, graph, keep, engine)
+        want = engine.connected_components(n_rows + n_nodes, row[keep],
+                                           n_rows + node[keep])[:n_rows]
+        if not keep.any():
+            want = np.arange(n_rows)
+        np.testing.assert_array_equal(got, want)
