@@ -368,6 +368,21 @@ def test_resolve_gives_the_same_customer_ids(spark_engine, tmp_path):
     pd.testing.assert_frame_equal(back.astype("string"), local.identities)
 
 
+def test_resolve_reads_sources_together_and_raises_the_first_error(spark_engine, tmp_path):
+    """Spark reads every input at once (one job each, from threads); a bad input still
+    fails the run with the error reading it alone gives."""
+    bad = tmp_path / "web.jsonl"  # passes the checks; undecodable past its start
+    bad.write_bytes((SAMPLES / FILES["web"]).read_bytes() + bytes(range(256)) * 64)
+    sources = {"crm": str(SAMPLES / FILES["crm"]), "web": str(bad),
+               "email": str(SAMPLES / FILES["email"])}
+    with pytest.raises(IngestError, match="undecodable") as local_error:
+        resolve(sources, engine="local")
+    with pytest.raises(IngestError) as spark_error:
+        resolve(sources, engine=spark_engine)
+    assert str(spark_error.value) == str(local_error.value)
+    assert spark_engine.spark.conf.get("spark.sql.files.maxPartitionBytes") != "1"
+
+
 def test_config_only_for_a_session_cxid_starts(spark_engine):
     from cxid.errors import ConfigError
 

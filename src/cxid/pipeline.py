@@ -205,6 +205,33 @@ def _merge_chunks(parts: list[tuple[pd.DataFrame, pd.DataFrame, dict]], offsets:
     return tp, rj, sum_counts([p[2] for p in parts])
 
 
+def _read_on_engine(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, region: str,
+                    bar: Progress) -> dict[str, tuple]:
+    """Read and normalise inputs on an engine that runs reads elsewhere (Spark): all
+    inputs submitted at once from threads, one job each, so the executors work on all
+    of them together instead of one small file at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(s: SourceConfig) -> tuple:
+        started = time.perf_counter()
+        tp, rj, report = _read_and_normalise(s.kind, str(s.path), s.name,
+                                             dict(s.mapping) or None, s.id_column, region,
+                                             engine)
+        return tp, rj, report, time.perf_counter() - started
+
+    out: dict[str, tuple] = {}
+    pool = ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="cxid-read")
+    try:
+        futures = {key: pool.submit(one, s) for s, key in todo}
+        for s, key in todo:  # the first input's error first, as reading in order would
+            out[key] = futures[key].result()
+            n = len(out[key][0]) + len(out[key][1])
+            bar.update(f"read {s.name}", n, n, "records")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return out
+
+
 def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, region: str,
                 workers: int | None, bar: Progress) -> dict[str, tuple]:
     """Read and normalise the inputs not in the cache: key -> (tp, rejected, counts,
@@ -216,6 +243,8 @@ def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, regio
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     size = sum(Path(s.path).stat().st_size for s, _ in todo)
     out: dict[str, tuple] = {}
+    if engine.name != "local" and len(todo) > 1:
+        return _read_on_engine(todo, engine, region, bar)
     if engine.name != "local" or n_workers < 2 or size < PARALLEL_MIN_BYTES:
         for s, key in todo:
             started = time.perf_counter()

@@ -26,6 +26,7 @@ import pickle
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -116,18 +117,26 @@ def _jvm_lost(method: Any) -> Any:
     return wrapper
 
 
+#: Held while a temporary session setting is in force: the pipeline reads sources from
+#: several threads at once, and two overlapping set/restore pairs would leave a setting
+#: behind.
+_CONF_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def _session_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
-    """``key`` set to ``value`` in the session's SQL conf for the duration."""
-    before = spark.conf.get(key, None)
-    spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        if before is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, before)
+    """``key`` set to ``value`` in the session's SQL conf for the duration (other
+    threads' temporary settings wait; work outside such a block goes on)."""
+    with _CONF_LOCK:
+        before = spark.conf.get(key, None)
+        spark.conf.set(key, value)
+        try:
+            yield
+        finally:
+            if before is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, before)
 
 
 def _collect_arrow(df: DataFrame) -> pa.Table:
