@@ -92,7 +92,8 @@ def small_chunks(spark_engine, monkeypatch, tmp_path):
     scratch = tmp_path / "scratch"
     monkeypatch.setattr(spark_engine, "scratch_dir", scratch)
     yield written
-    assert list(scratch.iterdir()) == [] if written else not scratch.exists()
+    # the scratch folder (chunks, and the Arrow files the tasks hand back) is left empty
+    assert not scratch.exists() or list(scratch.iterdir()) == []
 
 
 @pytest.mark.parametrize("kind", ["web", "email", "twitter"])
@@ -104,10 +105,33 @@ def test_chunked_read_equals_local_reader(spark_engine, small_chunks, kind):
         assert len(small_chunks) > 2
 
 
-def test_no_chunks_on_a_cluster_without_scratch_dir(spark_engine, small_chunks, monkeypatch):
+@pytest.fixture
+def handoffs(monkeypatch):
+    """For each file or chunk read: whether its rows came back as an Arrow file."""
+    import cxid.engine.spark as spark_module
+
+    seen: list[bool] = []
+    rows_of = spark_module._chunk_rows
+
+    def spy(table, chunk, meta):
+        seen.append("file" in meta)
+        return rows_of(table, chunk, meta)
+
+    monkeypatch.setattr(spark_module, "_chunk_rows", spy)
+    return seen
+
+
+def test_read_rows_skip_the_jvm_in_local_mode(spark_engine, handoffs):
+    assert_same_read(spark_engine, "crm", str(SAMPLES / FILES["crm"]))
+    assert handoffs == [True]
+
+
+def test_no_chunks_on_a_cluster_without_scratch_dir(spark_engine, small_chunks, monkeypatch,
+                                                    handoffs):
     monkeypatch.setattr(spark_engine, "_local_master", lambda: False)
     monkeypatch.setattr(spark_engine, "scratch_dir", None)  # the driver's /tmp: not shared
     assert_same_read(spark_engine, "web", str(SAMPLES / FILES["web"]))
+    assert handoffs == [False]  # rows back through Spark's collect
     assert small_chunks == []
 
 

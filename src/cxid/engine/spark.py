@@ -27,6 +27,8 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -89,13 +91,29 @@ READ_CHUNK_BYTES = 16 << 20
 
 
 # --------------------------------------------------------------------------- helpers
-def _jvm_alive(spark: SparkSession) -> bool:
-    """Whether the session's JVM still answers."""
-    try:
-        spark.sparkContext._jvm.java.lang.System.nanoTime()
-        return True
-    except Exception:
-        return False
+def _jvm_alive(spark: SparkSession, patience: float = 0.0) -> bool:
+    """Whether the session's JVM still answers (asked again for up to ``patience``
+    seconds: a JVM that is exiting may still answer for a moment)."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            spark.sparkContext._jvm.java.lang.System.nanoTime()
+        except Exception:
+            return False
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.5)
+
+
+def _connection_lost(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or an exception it came from) is Python losing its connection
+    to the JVM."""
+    while exc is not None:
+        if isinstance(exc, ConnectionError | EOFError) or type(exc).__name__ in (
+                "Py4JNetworkError",):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _jvm_lost(method: Any) -> Any:
@@ -107,7 +125,8 @@ def _jvm_lost(method: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except Exception as exc:
-            if isinstance(exc, CxidError) or _jvm_alive(self.spark):
+            if isinstance(exc, CxidError) or _jvm_alive(self.spark, patience=(
+                    5.0 if _connection_lost(exc) else 0.0)):
                 raise
             raise CxidError(
                 f"the Spark driver JVM stopped during {method.__name__} (most likely out "
@@ -240,8 +259,20 @@ def _frame_batches(part: str, chunk: str, frame: pd.DataFrame, schema: pa.Schema
         elif f.name in _INT_COLUMNS:
             arrays.append(pa.array(frame[f.name].astype("Int64"), pa.int64()))
         else:
-            arrays.append(pa.array(frame[f.name].astype("string"), pa.string()))
+            arrays.append(_arrow_strings(frame[f.name]))
     yield from pa.Table.from_arrays(arrays, schema=schema).to_batches(max_chunksize=_CHUNK_ROWS)
+
+
+def _arrow_strings(column: pd.Series) -> pa.ChunkedArray:
+    """A column as Arrow ``string``: Arrow-backed strings as they are (no Python string
+    per value), anything else through pandas' string dtype."""
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        array = pa.array(column.array)
+    else:
+        array = pa.array(column.astype("string"), pa.string())
+    if isinstance(array, pa.Array):
+        array = pa.chunked_array([array])
+    return array.cast(pa.string())
 
 
 def _portable_error(exc: BaseException, local: str, original: str) -> str:
@@ -265,11 +296,14 @@ def _portable_error(exc: BaseException, local: str, original: str) -> str:
 
 def _read_partition(kind: str, source: str, mapping: dict | None, id_column: str | None,
                     original: str, region: str | None, schema: pa.Schema,
-                    batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+                    out_dir: str | None, batches: Iterator[pa.RecordBatch]
+                    ) -> Iterator[pa.RecordBatch]:
     """Executor side of :meth:`SparkEngine.read`: bytes -> temp file (named like the
     original) -> cxid reader (then, with a ``region``, the normalisers) -> per file (or
     chunk: rows with a ``path`` carry the chunk's name) one meta row (dtypes and
-    normalisation counts, or the error) then the touchpoints and rejected rows."""
+    normalisation counts, or the error) then the touchpoints and rejected rows; with an
+    ``out_dir`` the rows go to an Arrow file there instead, named in the meta row (the
+    driver reads it directly: the rows never pass through the JVM)."""
     from cxid.ingest import read_source
 
     name = PurePosixPath(original.rstrip("/")).name or "source"
@@ -312,9 +346,17 @@ def _read_partition(kind: str, source: str, mapping: dict | None, id_column: str
                 for part, frame in frames.items()}
             if counts is not None:
                 meta["counts"] = counts
+            rows = (b for part, frame in frames.items()
+                    for b in _frame_batches(part, chunk, frame, schema))
+            if out_dir is not None:
+                meta["file"] = f"{out_dir}/{uuid.uuid4().hex}.arrow"
+                with pa.OSFile(meta["file"], "wb") as sink, \
+                        pa.ipc.new_file(sink, schema) as writer:
+                    for b in rows:
+                        writer.write_batch(b)
+                rows = iter(())
             yield _meta_batch(schema, chunk, meta)
-            for part, frame in frames.items():
-                yield from _frame_batches(part, chunk, frame, schema)
+            yield from rows
 
 
 def _metas(table: pa.Table) -> list[tuple[str, dict[str, Any]]]:
@@ -322,6 +364,15 @@ def _metas(table: pa.Table) -> list[tuple[str, dict[str, Any]]]:
     metas = table.filter(pc.equal(table[_PART], "meta"))
     return [(chunk or "", json.loads(meta)) for chunk, meta in
             zip(metas[_CHUNK].to_pylist(), metas[_META].to_pylist(), strict=True)]
+
+
+def _chunk_rows(table: pa.Table, chunk: str, meta: dict[str, Any]) -> pa.Table:
+    """The rows read from one file or chunk: from the Arrow file its task wrote, or
+    from the collected reader output."""
+    if "file" in meta:
+        with pa.OSFile(meta["file"], "rb") as source:
+            return pa.ipc.open_file(source).read_all()
+    return table.filter(pc.equal(table[_CHUNK], chunk))
 
 
 def _raise_error(meta: dict[str, Any]) -> None:
@@ -504,15 +555,25 @@ class SparkEngine(LocalEngine):
         original = str(Path(path)) if "://" not in str(path) else str(path)
         location = str(Path(path).resolve()) if "://" not in str(path) else str(path)
         schema = _read_schema(_read_columns(mapping, normalised=region is not None))
-        function = functools.partial(_read_partition, kind, source,
-                                     dict(mapping) if mapping else None, id_column,
-                                     original, region, schema)
-        if ("://" not in location and Path(location).is_file()
-                and splittable(kind, location)):
-            size = max(self.read_chunk_bytes // WORK_PER_BYTE[kind], 1)
-            if Path(location).stat().st_size > size and self._can_chunk(original):
-                return self._read_chunked(location, original, size, kind, source, function,
-                                          schema)
+        with self._scratch("cxid-spark-read-") as folder:
+            function = functools.partial(
+                _read_partition, kind, source, dict(mapping) if mapping else None,
+                id_column, original, region, schema,
+                None if folder is None else f"{folder}/_out")
+            if folder is not None:
+                Path(folder, "_out").mkdir()
+            if ("://" not in location and Path(location).is_file()
+                    and splittable(kind, location)):
+                size = max(self.read_chunk_bytes // WORK_PER_BYTE[kind], 1)
+                if Path(location).stat().st_size > size and self._can_chunk(original):
+                    assert folder is not None
+                    return self._read_chunked(location, original, size, kind, source,
+                                              function, schema, folder)
+            return self._read_whole(location, original, source, function, schema)
+
+    def _read_whole(self, location: str, original: str, source: str, function: Any,
+                    schema: pa.Schema) -> tuple[ReadResult, dict[str, dict[str, int]]]:
+        """Read ``location`` in one task."""
         name = PurePosixPath(location.rstrip("/")).name
         if name.startswith(("_", ".")) and "://" not in location:
             # Spark's file listing skips hidden names: ship the bytes from the driver
@@ -526,11 +587,28 @@ class SparkEngine(LocalEngine):
         if len(metas) != 1:
             raise IngestError(f"Spark found {len(metas)} files at this path, expected 1",
                               source=source, file=original)
-        meta = metas[0][1]
+        chunk, meta = metas[0]
         _raise_error(meta)
-        return (ReadResult(_rebuild(table, "touchpoints", meta["touchpoints"]),
-                           _rebuild(table, "rejected", meta["rejected"])),
+        rows = _chunk_rows(table, chunk, meta)
+        return (ReadResult(_rebuild(rows, "touchpoints", meta["touchpoints"]),
+                           _rebuild(rows, "rejected", meta["rejected"])),
                 meta.get("counts", {}))
+
+    @contextlib.contextmanager
+    def _scratch(self, prefix: str) -> Iterator[str | None]:
+        """A temporary folder both the driver and the executors can use (in the scratch
+        folder, or the system's temporary folder in local mode), removed afterwards;
+        None when there is none (a cluster without ``scratch_dir``)."""
+        if self.scratch_dir is None and not self._local_master():
+            yield None
+            return
+        if self.scratch_dir is not None:
+            Path(self.scratch_dir).mkdir(parents=True, exist_ok=True)
+        folder = tempfile.mkdtemp(prefix=prefix, dir=self.scratch_dir)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _can_chunk(self, original: str) -> bool:
         """Whether chunks written on the driver can be read by the executors: a scratch
@@ -548,26 +626,23 @@ class SparkEngine(LocalEngine):
             return False
 
     def _read_chunked(self, location: str, original: str, size: int, kind: str,
-                      source: str, function: Any, schema: pa.Schema
+                      source: str, function: Any, schema: pa.Schema, folder: str
                       ) -> tuple[ReadResult, dict[str, dict[str, int]]]:
-        """Split ``location`` into chunks of about ``size`` bytes in the scratch folder
-        (the local engine's chunker), read each chunk in its own task, and merge the
+        """Split ``location`` into chunks of about ``size`` bytes under ``folder`` (the
+        local engine's chunker), read each chunk in its own task, and merge the
         results on the driver as the local engine does (original file name, global
         line numbers, record ids repeated across chunks rejected)."""
-        if self.scratch_dir is not None:
-            Path(self.scratch_dir).mkdir(parents=True, exist_ok=True)
-        folder = tempfile.mkdtemp(prefix="cxid-spark-chunks-", dir=self.scratch_dir)
-        try:
-            chunks = list(line_chunks(location, folder, kind, size))
-            log.info("%s: read in %d chunks of about %.1f MB", original, len(chunks),
-                     size / (1 << 20))
-            files = self.spark.read.format("binaryFile").load(folder).select("path", "content")
-            # one partition (task) per chunk file, without shuffling the bytes: Spark
-            # packs small files together up to maxPartitionBytes
-            with _session_conf(self.spark, "spark.sql.files.maxPartitionBytes", "1"):
-                table = _collect_arrow(files.mapInArrow(function, from_arrow_schema(schema)))
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        chunk_dir = Path(folder, "chunks")
+        chunk_dir.mkdir()
+        chunks = list(line_chunks(location, str(chunk_dir), kind, size))
+        log.info("%s: read in %d chunks of about %.1f MB", original, len(chunks),
+                 size / (1 << 20))
+        files = self.spark.read.format("binaryFile").load(str(chunk_dir)).select(
+            "path", "content")
+        # one partition (task) per chunk file, without shuffling the bytes: Spark
+        # packs small files together up to maxPartitionBytes
+        with _session_conf(self.spark, "spark.sql.files.maxPartitionBytes", "1"):
+            table = _collect_arrow(files.mapInArrow(function, from_arrow_schema(schema)))
         metas = dict(_metas(table))
         names = [PurePosixPath(chunk).name for chunk, _ in chunks]
         for name in names:  # the first chunk's error, as reading the file whole would
@@ -577,10 +652,10 @@ class SparkEngine(LocalEngine):
                               f"{len(names)}", source=source, file=original)
         parts = []
         for name in names:
-            rows = table.filter(pc.equal(table[_CHUNK], name))
+            rows = _chunk_rows(table, name, metas[name])
             parts.append(ReadResult(_rebuild(rows, "touchpoints", metas[name]["touchpoints"]),
                                     _rebuild(rows, "rejected", metas[name]["rejected"])))
-        del table  # the parts hold the rows now
+        del table, rows  # the parts hold the rows now
         counts = sum_counts([metas[name].get("counts", {}) for name in names])
         return merge_chunks(parts, [before for _, before in chunks], original), counts
 
