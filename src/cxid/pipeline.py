@@ -607,9 +607,11 @@ def forget(
         raise CxidError(f"{state}: no state to forget from (run cxid resolve --state first)")
     keys_inputs = [i["cache_key"] for i in st.info.get("inputs", []) if "cache_key" in i]
     cached = {k: st.cached(k) for k in keys_inputs}
-    frames = [v[0] for v in cached.values() if v is not None]
+    columns = ["source", "record_id", "email_norm", "phone_norm"]
+    frames = [v[0].reindex(columns=columns).astype(ARROW_STRING)
+              for v in cached.values() if v is not None]
     tp = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["source", "record_id", "email_norm", "phone_norm"])
+        {c: pd.Series(dtype=ARROW_STRING) for c in columns})
     wanted = set(normalize_email(pd.Series(list(emails), dtype="string")).dropna().tolist())
     ident = st.identities.merge(tp[["source", "record_id", "email_norm", "phone_norm"]],
                                 on=["source", "record_id"], how="left")
