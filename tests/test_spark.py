@@ -439,6 +439,31 @@ def test_a_driver_out_of_heap_fails_with_a_message_not_a_hang(tmp_path):
     assert "spark.driver.memory=8g" in run.stdout
 
 
+def test_cli_spark_conf_starts_the_session_with_it(tmp_path):
+    """`cxid resolve --engine spark --spark-conf K=V` gives the session that setting and
+    writes the same identities as the local engine."""
+    import subprocess
+
+    out = tmp_path / "out"
+    probe = ("import cxid.engine.spark as s, cxid.cli as c, sys\n"
+             "real = s.SparkEngine.close\n"
+             "def close(self):\n"
+             "    print('CONF', self.spark.conf.get('spark.sql.shuffle.partitions'))\n"
+             "    real(self)\n"
+             "s.SparkEngine.close = close\n"
+             "sys.exit(c.main(sys.argv[1:]))\n")
+    args = ["-q", "resolve", "--engine", "spark", "--spark-conf", "spark.sql.shuffle.partitions=3",
+            "--source", f"crm={SAMPLES / 'crm.csv'}", "--source", f"esp={SAMPLES / 'esp_audience.csv'}",
+            "--out", str(out)]
+    run = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "CONF 3" in run.stdout
+    local = resolve({"crm": str(SAMPLES / "crm.csv"), "esp": str(SAMPLES / "esp_audience.csv")})
+    back = pd.read_parquet(out / "identities.parquet")
+    pd.testing.assert_frame_equal(back.astype("string"), local.identities)
+
+
 def test_cli_spark_conf_needs_the_spark_engine(tmp_path, capsys):
     from cxid.cli import main
 
