@@ -392,9 +392,13 @@ def test_resolve_gives_the_same_customer_ids(spark_engine, tmp_path):
     pd.testing.assert_frame_equal(back.astype("string"), local.identities)
 
 
-def test_resolve_reads_sources_together_and_raises_the_first_error(spark_engine, tmp_path):
+def test_resolve_reads_sources_together_and_raises_the_first_error(spark_engine, tmp_path,
+                                                                   monkeypatch):
     """Spark reads every input at once (one job each, from threads); a bad input still
-    fails the run with the error reading it alone gives."""
+    fails the run with the error reading it alone gives, and cancels the other reads."""
+    cancels = []
+    cancel = spark_engine.cancel_jobs
+    monkeypatch.setattr(spark_engine, "cancel_jobs", lambda: (cancels.append(1), cancel()))
     bad = tmp_path / "web.jsonl"  # passes the checks; undecodable past its start
     bad.write_bytes((SAMPLES / FILES["web"]).read_bytes() + bytes(range(256)) * 64)
     sources = {"crm": str(SAMPLES / FILES["crm"]), "web": str(bad),
@@ -404,7 +408,9 @@ def test_resolve_reads_sources_together_and_raises_the_first_error(spark_engine,
     with pytest.raises(IngestError) as spark_error:
         resolve(sources, engine=spark_engine)
     assert str(spark_error.value) == str(local_error.value)
+    assert cancels == [1]
     assert spark_engine.spark.conf.get("spark.sql.files.maxPartitionBytes") != "1"
+    assert_same_read(spark_engine, "crm", str(SAMPLES / FILES["crm"]))  # session still fine
 
 
 def test_config_only_for_a_session_cxid_starts(spark_engine):

@@ -224,7 +224,13 @@ def _read_on_engine(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, r
     try:
         futures = {key: pool.submit(one, s) for s, key in todo}
         for s, key in todo:  # the first input's error first, as reading in order would
-            out[key] = futures[key].result()
+            try:
+                out[key] = futures[key].result()
+            except BaseException:
+                cancel = getattr(engine, "cancel_jobs", None)
+                if cancel is not None:  # the other reads are wasted work now
+                    cancel()
+                raise
             n = len(out[key][0]) + len(out[key][1])
             bar.update(f"read {s.name}", n, n, "records")
     finally:

@@ -764,6 +764,12 @@ class SparkEngine(LocalEngine):
                            "TIMESTAMP_MICROS"):
             df.write.mode("overwrite").parquet(target)
 
+    def cancel_jobs(self) -> None:
+        """Cancel every running Spark job of this session (a run that has failed does
+        not wait for the rest of its reads)."""
+        if _jvm_alive(self.spark):
+            self.spark.sparkContext.cancelAllJobs()
+
     def close(self) -> None:
         """Stop the Spark session if this engine started it."""
         if self._owned:
