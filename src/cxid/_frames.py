@@ -6,8 +6,19 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from cxid.schema import ARROW_STRING
+
+
+def arrow_strings(column: pd.Series, large: bool = True) -> pa.ChunkedArray:
+    """A string column as an Arrow chunked array of large strings (``large=False``:
+    plain strings), with no Python string per value when the column is Arrow-backed
+    already."""
+    array = pa.array(column.astype(ARROW_STRING).array)
+    if isinstance(array, pa.Array):
+        array = pa.chunked_array([array])
+    return array.cast(pa.large_string() if large else pa.string())
 
 
 def group_labels(group: np.ndarray, labels: pd.Series, sep: str = "+") -> pd.Series:

@@ -12,10 +12,13 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cxid import __version__
 from cxid.errors import CxidError
+
+if TYPE_CHECKING:  # the engine module (scipy, pyarrow) loads only for commands that run
+    from cxid.engine import LocalEngine
 
 
 def _source_arg(text: str) -> tuple[str, str]:
@@ -94,7 +97,7 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
         raise CxidError("a source name is given twice; name each --source differently")
     if not args.source and not args.config and not args.state:
         raise CxidError("give --source NAME=PATH (or a --config with sources, or a --state)")
-    engine: Any = args.engine
+    engine: str | LocalEngine = args.engine
     if args.spark_conf:
         if args.engine != "spark":
             raise CxidError("--spark-conf needs --engine spark")

@@ -249,9 +249,9 @@ def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, regio
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     size = sum(Path(s.path).stat().st_size for s, _ in todo)
     out: dict[str, tuple] = {}
-    if engine.name != "local" and len(todo) > 1:
-        return _read_on_engine(todo, engine, region, bar)
-    if engine.name != "local" or n_workers < 2 or size < PARALLEL_MIN_BYTES:
+    if engine.name != "local":
+        return _read_on_engine(todo, engine, region, bar) if todo else out
+    if n_workers < 2 or size < PARALLEL_MIN_BYTES:
         for s, key in todo:
             started = time.perf_counter()
             tp, rj, report = _read_and_normalise(
@@ -619,8 +619,7 @@ def forget(
     tp = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         {c: pd.Series(dtype=ARROW_STRING) for c in columns})
     wanted = set(normalize_email(pd.Series(list(emails), dtype="string")).dropna().tolist())
-    ident = st.identities.merge(tp[["source", "record_id", "email_norm", "phone_norm"]],
-                                on=["source", "record_id"], how="left")
+    ident = st.identities.merge(tp, on=["source", "record_id"], how="left")
     hit_customers = set(customer_ids) | set(
         ident.loc[ident["email_norm"].isin(wanted), "customer_id"].astype(str))
     unknown = set(customer_ids) - set(st.identities["customer_id"].astype(str))

@@ -38,6 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cxid._frames import arrow_strings
 from cxid.engine import (
     BatchFunction,
     GroupFunction,
@@ -248,7 +249,7 @@ def _frame_batches(part: str, chunk: str, frame: pd.DataFrame, schema: pa.Schema
     unknown = [c for c in frame.columns if c not in schema.names[_HELPERS:]]
     if unknown:
         raise CxidError(f"spark engine: reader returned unexpected column(s) {unknown}")
-    arrays = [pa.array([part] * n, pa.string()), pa.array([chunk] * n, pa.string()),
+    arrays = [pa.repeat(pa.scalar(part), n), pa.repeat(pa.scalar(chunk), n),
               pa.array(np.arange(n, dtype=np.int64)), pa.nulls(n, pa.string())]
     for f in list(schema)[_HELPERS:]:
         if f.name not in frame.columns:
@@ -259,20 +260,8 @@ def _frame_batches(part: str, chunk: str, frame: pd.DataFrame, schema: pa.Schema
         elif f.name in _INT_COLUMNS:
             arrays.append(pa.array(frame[f.name].astype("Int64"), pa.int64()))
         else:
-            arrays.append(_arrow_strings(frame[f.name]))
+            arrays.append(arrow_strings(frame[f.name], large=False))
     yield from pa.Table.from_arrays(arrays, schema=schema).to_batches(max_chunksize=_CHUNK_ROWS)
-
-
-def _arrow_strings(column: pd.Series) -> pa.ChunkedArray:
-    """A column as Arrow ``string``: Arrow-backed strings as they are (no Python string
-    per value), anything else through pandas' string dtype."""
-    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
-        array = pa.array(column.array)
-    else:
-        array = pa.array(column.astype("string"), pa.string())
-    if isinstance(array, pa.Array):
-        array = pa.chunked_array([array])
-    return array.cast(pa.string())
 
 
 def _portable_error(exc: BaseException, local: str, original: str) -> str:
@@ -565,10 +554,12 @@ class SparkEngine(LocalEngine):
             if ("://" not in location and Path(location).is_file()
                     and splittable(kind, location)):
                 size = max(self.read_chunk_bytes // WORK_PER_BYTE[kind], 1)
-                if Path(location).stat().st_size > size and self._can_chunk(original):
-                    assert folder is not None
-                    return self._read_chunked(location, original, size, kind, source,
-                                              function, schema, folder)
+                if Path(location).stat().st_size > size:
+                    if folder is not None:
+                        return self._read_chunked(location, original, size, kind, source,
+                                                  function, schema, folder)
+                    log.info("%s: read whole; set SparkEngine(scratch_dir=...) to a folder "
+                             "the executors can read to read it in chunks", original)
             return self._read_whole(location, original, source, function, schema)
 
     def _read_whole(self, location: str, original: str, source: str, function: Any,
@@ -609,15 +600,6 @@ class SparkEngine(LocalEngine):
             yield folder
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-
-    def _can_chunk(self, original: str) -> bool:
-        """Whether chunks written on the driver can be read by the executors: a scratch
-        folder was given, or they run on this machine (local master)."""
-        if self.scratch_dir is not None or self._local_master():
-            return True
-        log.info("%s: read whole; set SparkEngine(scratch_dir=...) to a folder the "
-                 "executors can read to read it in chunks", original)
-        return False
 
     def _local_master(self) -> bool:
         try:

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cxid._frames import unique_sorted
+from cxid._frames import arrow_strings, unique_sorted
 from cxid.config import IdentifierRule, default_identifier_rules
 from cxid.engine import LocalEngine, get_engine
 from cxid.schema import ARROW_STRING, IDENTIFIER_COLUMNS, require
@@ -93,15 +93,6 @@ class _Graph:
                              "value": pd.array(values, dtype=ARROW_STRING)})
 
 
-def _arrow_strings(col: pd.Series) -> pa.ChunkedArray:
-    """A string column as an Arrow chunked array of large strings (no copy when the
-    column is Arrow-backed already)."""
-    array = pa.array(col.astype(ARROW_STRING).array)
-    if isinstance(array, pa.Array):
-        array = pa.chunked_array([array])
-    return array.cast(pa.large_string())
-
-
 def _graph(touchpoints: pd.DataFrame, rules: Sequence[IdentifierRule]) -> _Graph:
     rows, nodes, kinds, values = [], [], [], []
     offset = 0
@@ -115,7 +106,7 @@ def _graph(touchpoints: pd.DataFrame, rules: Sequence[IdentifierRule]) -> _Graph
             mask = col.notna().to_numpy()
             if mask.any():
                 kind_rows.append(np.flatnonzero(mask))
-                kind_values.extend(_arrow_strings(col).filter(pa.array(mask)).chunks)
+                kind_values.extend(arrow_strings(col).filter(pa.array(mask)).chunks)
         if not kind_rows:
             continue
         r = np.concatenate(kind_rows)
