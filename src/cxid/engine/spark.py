@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import pickle
+import re
 import shutil
 import sys
 import tempfile
@@ -117,23 +118,44 @@ def _connection_lost(exc: BaseException | None) -> bool:
     return False
 
 
+_OUT_OF_MEMORY = re.compile(r"OutOfMemory|OutOfDirectMemory|Failure allocating buffer")
+
+
+def _out_of_memory(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or an exception it came from) reports a JVM running out of heap
+    or direct memory: a task can fail that way while the JVM lives on."""
+    while exc is not None:
+        if _OUT_OF_MEMORY.search(str(exc)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+_MORE_MEMORY = ("give it more, e.g. --spark-conf spark.driver.memory=8g or "
+                "SparkEngine(config={'spark.driver.memory': '8g'})")
+
+
 def _jvm_lost(method: Any) -> Any:
-    """Turn any error of an engine operation after which the Spark driver JVM no longer
-    answers (in practice: it ran out of heap, which makes it exit) into a
-    :class:`CxidError` that says so and how to give it more memory."""
+    """Turn an error of an engine operation caused by Spark running out of memory into
+    a :class:`CxidError` that says so and how to give it more. Two forms: the driver
+    JVM stops answering (out of heap makes it exit), or a task fails with an
+    out-of-memory error (Arrow's direct buffers, say) and the job is aborted."""
     @functools.wraps(method)
     def wrapper(self: SparkEngine, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except Exception as exc:
-            if isinstance(exc, CxidError) or _jvm_alive(self.spark, patience=(
-                    5.0 if _connection_lost(exc) else 0.0)):
+            if isinstance(exc, CxidError):
                 raise
-            raise CxidError(
-                f"the Spark driver JVM stopped during {method.__name__} (most likely out "
-                "of heap: see 'OutOfMemoryError' above); give it more, e.g. "
-                "--spark-conf spark.driver.memory=8g or "
-                "SparkEngine(config={'spark.driver.memory': '8g'})") from exc
+            if not _jvm_alive(self.spark, patience=5.0 if _connection_lost(exc) else 0.0):
+                raise CxidError(
+                    f"the Spark driver JVM stopped during {method.__name__} (most likely "
+                    f"out of heap: see 'OutOfMemoryError' above); {_MORE_MEMORY}") from exc
+            if _out_of_memory(exc):
+                raise CxidError(
+                    f"Spark ran out of memory during {method.__name__} (see "
+                    f"'OutOfMemory' above); {_MORE_MEMORY}") from exc
+            raise
     return wrapper
 
 
