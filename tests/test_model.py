@@ -198,8 +198,54 @@ def test_warns_when_top_level_counts_against_a_match(caplog):
     inverted = np.where(is_match, rng.random(20_000) < 0.05, rng.random(20_000) < 0.6)
     levels = np.column_stack([good, inverted]).astype(np.int8)
     with caplog.at_level(logging.WARNING, logger="cxid.link.model"):
-        FellegiSunter(comparisons, fix_u=False).fit(levels)
+        FellegiSunter(comparisons, fix_u=False, ordinal=False).fit(levels)
     assert any("inverted" in r.getMessage() for r in caplog.records)
+    # ordinal levels (the default): the inverted comparison's levels are pooled, so it
+    # weighs nothing either way, instead of its agreement counting against a match
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="cxid.link.model"):
+        model = FellegiSunter(comparisons, fix_u=False).fit(levels)
+    assert not any("inverted" in r.getMessage() for r in caplog.records)
+    np.testing.assert_allclose(model.log2_weights_[1], 0.0, atol=1e-9)
+    assert (np.diff(model.log2_weights_[0]) >= 0).all()
+
+
+def test_ordinal_levels_change_nothing_when_em_already_orders_them():
+    rng = np.random.default_rng(5)
+    comparisons = tuple(Comparison(name=f"c{i}", levels=("else", "close", "exact"))
+                        for i in range(3))
+    is_match = rng.random(30_000) < 0.1
+    cols = [np.where(is_match, rng.choice(3, 30_000, p=[0.1, 0.2, 0.7]),
+                     rng.choice(3, 30_000, p=[0.85, 0.1, 0.05])) for _ in comparisons]
+    levels = np.column_stack(cols).astype(np.int8)
+    plain = FellegiSunter(comparisons, ordinal=False).fit(levels)
+    ordered = FellegiSunter(comparisons).fit(levels)
+    for a, b in zip(plain.m_, ordered.m_, strict=True):
+        np.testing.assert_allclose(a, b)
+
+
+def test_monotone_ratio_pools_adjacent_violators():
+    from cxid.link.model import monotone_ratio
+
+    u = np.array([0.7, 0.2, 0.1])
+    ordered = np.array([0.1, 0.3, 0.6])  # factors 0.14, 1.5, 6: already in order
+    np.testing.assert_allclose(monotone_ratio(ordered, u), ordered)
+    # factors 0.0, 5.0, 0.05: the top two levels are pooled, their m shared by u
+    out = monotone_ratio(np.array([0.0, 0.995, 0.005]), u)
+    np.testing.assert_allclose(out.sum(), 1.0)
+    np.testing.assert_allclose(out[1] / u[1], out[2] / u[2])
+    np.testing.assert_allclose(out[1] + out[2], 1.0, atol=1e-5)
+    assert (np.diff(out / u) >= -1e-12).all()
+    # a violation that reaches back: all three levels end up with one factor
+    out = monotone_ratio(np.array([0.8, 0.15, 0.05]), u)  # factors 1.14, 0.75, 0.5
+    np.testing.assert_allclose(out, u)
+
+
+def test_models_written_before_the_ordinal_parameter_load_without_it(fitted):
+    doc = json.loads(fitted.to_json())
+    assert doc["params"]["ordinal"] is True
+    del doc["params"]["ordinal"]
+    assert FellegiSunter.from_json(json.dumps(doc)).ordinal is False
 
 
 def test_comparison_validation():

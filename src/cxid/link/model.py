@@ -122,6 +122,28 @@ def _level_probabilities(
     return probs / probs.sum()
 
 
+def monotone_ratio(m: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``m`` adjusted so that the Bayes factor ``m / u`` never decreases from one level
+    to the next (levels are ordered by agreement): adjacent levels that violate the
+    order are pooled, and a pool's m is shared out in proportion to its u, which gives
+    every level in it the pool's factor (pool-adjacent-violators). Sums are kept."""
+    blocks: list[list[float]] = []  # [m sum, u sum, number of levels]
+    for mk, uk in zip(m.tolist(), u.tolist(), strict=True):
+        blocks.append([mk, uk, 1])
+        while len(blocks) > 1 and blocks[-2][0] * blocks[-1][1] > blocks[-1][0] * blocks[-2][1]:
+            last = blocks.pop()
+            blocks[-1] = [blocks[-1][0] + last[0], blocks[-1][1] + last[1],
+                          blocks[-1][2] + last[2]]
+    out = np.empty(len(m))
+    start = 0
+    for m_sum, u_sum, n in blocks:
+        part = u[start:start + n]
+        out[start:start + n] = m_sum * part / u_sum
+        start += n
+    out = np.maximum(out, _FLOOR)
+    return out / out.sum()
+
+
 def _log_likelihood_terms(patterns: np.ndarray, tables: Sequence[np.ndarray]) -> np.ndarray:
     """Sum over comparisons of ``log(p_j[level])`` per pattern, 0 for missing levels."""
     out = np.zeros(patterns.shape[0])
@@ -190,10 +212,14 @@ class FellegiSunter(_Params):
     prior : starting value of the match rate λ among candidate pairs (e.g. the
         deterministic-match rate); 0.01 when None. ``fit(prior=...)`` overrides it.
     fix_u : keep u fixed at its random-pair estimate during EM.
+    ordinal : the levels are ordered by agreement, so EM keeps each learnt comparison's
+        Bayes factor ``m / u`` non-decreasing from level to level (see
+        :func:`monotone_ratio`). Without it, a sparse comparison can end up with its
+        top level counting *against* a match.
     progress : reports EM iterations (see :mod:`cxid.progress`).
     """
 
-    _param_names = ("comparisons", "max_iter", "tol", "prior", "fix_u", "progress")
+    _param_names = ("comparisons", "max_iter", "tol", "prior", "fix_u", "ordinal", "progress")
 
     def __init__(
         self,
@@ -202,6 +228,7 @@ class FellegiSunter(_Params):
         tol: float = 1e-4,
         prior: float | None = None,
         fix_u: bool = True,
+        ordinal: bool = True,
         progress: Progress | bool | None = None,
     ):
         self.comparisons = comparisons
@@ -209,6 +236,7 @@ class FellegiSunter(_Params):
         self.tol = tol
         self.prior = prior
         self.fix_u = fix_u
+        self.ordinal = ordinal
         self.progress = progress
 
     # ----------------------------------------------------------------- fitting
@@ -291,20 +319,23 @@ class FellegiSunter(_Params):
                 else _level_probabilities(patterns[:, j], w_match, c.n_levels, smoothing=0.0)
                 for j, c in enumerate(comparisons)
             ]
-            change = abs(new_lam - lam)
-            change = max(
-                change, *(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
-            )
             if update_u:
                 w_non = counts * (1.0 - gamma)
                 new_u = [
                     _level_probabilities(patterns[:, j], w_non, c.n_levels, smoothing=0.0)
                     for j, c in enumerate(comparisons)
                 ]
-                change = max(
-                    change, *(float(np.abs(a - b).max()) for a, b in zip(new_u, u, strict=True))
-                )
-                u = new_u
+            else:
+                new_u = u
+            if self.ordinal:
+                new_m = [new_m[j] if j in pinned else monotone_ratio(new_m[j], new_u[j])
+                         for j in range(len(comparisons))]
+            change = abs(new_lam - lam)
+            change = max(
+                change, *(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True)),
+                *(float(np.abs(a - b).max()) for a, b in zip(new_u, u, strict=True)),
+            )
+            u = new_u
             m, lam = new_m, new_lam
             report.update("EM", n_iter, self.max_iter, "iterations")
             logger.debug("EM iteration %d: lambda=%.6f, max change=%.2e", n_iter, lam, change)
@@ -485,6 +516,7 @@ class FellegiSunter(_Params):
                 "tol": self.tol,
                 "prior": self.prior,
                 "fix_u": self.fix_u,
+                "ordinal": self.ordinal,
             },
             "fitted": fitted,
         }
@@ -514,6 +546,8 @@ class FellegiSunter(_Params):
                 tol=float(params["tol"]),
                 prior=None if params["prior"] is None else float(params["prior"]),
                 fix_u=bool(params["fix_u"]),
+                # models written before this parameter existed were fitted without it
+                ordinal=bool(params.get("ordinal", False)),
             )
             fitted = doc.get("fitted")
             if fitted is not None:
