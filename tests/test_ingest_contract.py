@@ -185,3 +185,26 @@ def test_reader_contract(kind: str, tmp_path: Path) -> None:
     # raw values are kept as found, only trimmed: no empty strings anywhere
     strings = tp.select_dtypes("string")
     assert not (strings == "").any().any()
+
+
+def test_zoned_iso_timestamps_take_arrows_parser_with_pandas_results():
+    """Columns of zoned ISO 8601 values are parsed by Arrow; the result must be what
+    pandas' ISO 8601 parser gives. Any other value sends the column to pandas."""
+    import pandas as pd
+
+    import cxid.ingest._common as common
+
+    zoned = ["2025-04-01T00:00:07.086Z", "2025-04-01T07:03:59+02:00", None,
+             "2025-04-01T07:03:59.123456789Z", "2025-04-01T07:03Z", "1999-12-31T23:59:59-05:30"]
+    for dtype in ("string", "string[pyarrow]", object):
+        raw = pd.Series(zoned, dtype=dtype)
+        fast = common._arrow_iso_utc(raw)
+        assert fast is not None
+        pd.testing.assert_series_equal(
+            fast, pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601"))
+        pd.testing.assert_series_equal(common.parse_timestamps(raw), fast)
+    for other in ("2025-04-01T07:03:59", "2025-04-01", "25/12/2023 10:00", "hier"):
+        raw = pd.Series([zoned[0], other], dtype="string")
+        assert common._arrow_iso_utc(raw) is None
+    day_first = common.parse_timestamps(pd.Series([zoned[0], "25/12/2023"], dtype="string"))
+    assert str(day_first[1].date()) == "2023-12-25"

@@ -205,6 +205,21 @@ def truncate(text: str | None) -> str | None:
 _DAY_FIRST = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}")
 
 
+def _arrow_iso_utc(raw: pd.Series) -> pd.Series | None:
+    """Every value ISO 8601 with a zone (``...Z``, ``...+02:00``), as event streams and
+    exports write them: Arrow's parser, ~6x faster than pandas'. None when some value
+    is not (naive, a date, another format, out of range): the caller parses them all."""
+    if not len(raw) or raw.isna().all():
+        return None
+    try:
+        column = pa.array(raw.array) if isinstance(raw.dtype, pd.StringDtype) else \
+            pa.array(raw.to_numpy(dtype=object, na_value=None), type=pa.string())
+        stamps = pc.cast(column, pa.timestamp("ns", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return pd.Series(stamps.to_pandas(), index=raw.index)
+
+
 def parse_timestamps(raw: pd.Series) -> pd.Series:
     """Parse timestamps to UTC (naive ones are taken as UTC); NaT where unparseable.
 
@@ -213,6 +228,9 @@ def parse_timestamps(raw: pd.Series) -> pd.Series:
     exports write 25/12/2023).
     """
     raw = raw.reset_index(drop=True)
+    fast = _arrow_iso_utc(raw)
+    if fast is not None:
+        return fast
     parsed = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601")
     rest = raw.notna() & parsed.isna()
     if rest.any():
