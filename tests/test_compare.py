@@ -165,6 +165,31 @@ def test_name_sets_take_the_best_name():
     assert got.tolist() == [NAME["exact"], NAME["exact swapped"]]
 
 
+def test_split_scorer_scores_codes_as_the_string_scorer_scores_strings():
+    """The split scorer splits each distinct value once and scores batches from codes;
+    results must be those of the plain scorer, for every batch and after the index
+    changes (its cached split belongs to one index)."""
+    from cxid.link.compare import index_sets, name_scorer
+
+    rng = np.random.default_rng(0)
+    scorer = name_scorer()
+    pool = ["frederic|martin", "fred|martin", "martin|fred", "f|martin", "anne|durand",
+            "durand|anne", "annie|durant", "noseparator", "|durand", "jean|"]
+    for _ in range(2):
+        names = pd.DataFrame({"fragment": rng.integers(0, 40, 120),
+                              "value": rng.choice(pool, 120)})
+        index = index_sets(names)
+        for _ in range(3):
+            left, right = rng.integers(0, 45, 200), rng.integers(0, 45, 200)
+            plain = best_of_sets(left, right, index, name_levels_joined)
+            split = best_of_sets(left, right, index, scorer)
+            np.testing.assert_array_equal(split, plain)
+            np.testing.assert_array_equal(scorer(np.array(pool), np.array(pool[::-1])),
+                                          name_levels_joined(np.array(pool),
+                                                             np.array(pool[::-1])))
+        pool = [*pool[::-1], "zoe|zola"]
+
+
 def test_date_levels():
     cases = [
         ("1985-03-12", "1985-03-12", "exact"),

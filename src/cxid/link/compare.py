@@ -49,6 +49,41 @@ HANDLE_EMAIL_LEVELS: tuple[str, ...] = ("else", "similar", "exact")
 Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
+def split_parts(values: np.ndarray, sep: str, n: int) -> list[np.ndarray]:
+    """Split ``sep``-joined strings into ``n`` part arrays (a part a value lacks, or a
+    missing value, gives None), once per distinct value."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    split = pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.split(
+        sep, n=n - 1, expand=True, regex=False)
+    return [np.append(split[i].to_numpy(dtype=object) if i in split else
+                      np.full(len(uniques), None, object), None)[codes] for i in range(n)]
+
+
+class SplitScorer:
+    """A scorer for :func:`best_of_sets` on values made of ``n`` parts joined by
+    ``sep`` (``"first|last"``, ``"street|postcode|city"``): ``function`` receives the
+    left parts then the right parts. Called by :func:`best_of_sets`, the distinct
+    values of the set index are split once and each batch of combinations is scored
+    from their codes, instead of splitting the combination strings batch after batch.
+    Called on two string arrays, it splits them (same result)."""
+
+    def __init__(self, function: Callable[..., np.ndarray], sep: str, n: int) -> None:
+        self.function, self.sep, self.n = function, sep, n
+        self._split: tuple[np.ndarray, list[np.ndarray]] | None = None
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self.function(*split_parts(a, self.sep, self.n),
+                             *split_parts(b, self.sep, self.n))
+
+    def on_codes(self, uniques: np.ndarray, left: np.ndarray, right: np.ndarray
+                 ) -> np.ndarray:
+        """Score value ``uniques[left[i]]`` against ``uniques[right[i]]``."""
+        if self._split is None or self._split[0] is not uniques:
+            self._split = (uniques, split_parts(uniques, self.sep, self.n))
+        parts = self._split[1]
+        return self.function(*[p[left] for p in parts], *[p[right] for p in parts])
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -303,9 +338,13 @@ def best_of_sets(
     n_unique = len(uniques)
     inverse, distinct = pd.factorize(left_code * n_unique + right_code)
     distinct = np.asarray(distinct, dtype=np.int64)
-    scored = np.asarray(
-        score(uniques[distinct // n_unique], uniques[distinct % n_unique]), dtype=np.float64
-    )
+    if isinstance(score, SplitScorer):
+        scored = np.asarray(score.on_codes(uniques, distinct // n_unique,
+                                           distinct % n_unique), dtype=np.float64)
+    else:
+        scored = np.asarray(
+            score(uniques[distinct // n_unique], uniques[distinct % n_unique]),
+            dtype=np.float64)
     if scored.shape != (len(distinct),):
         raise ValueError(f"scorer returned shape {scored.shape}, expected ({len(distinct)},)")
     logger.debug(
@@ -424,15 +463,26 @@ def _split_names(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first.astype(object)[codes], last.astype(object)[codes]
 
 
+def _name_levels_float(first_l: np.ndarray, last_l: np.ndarray, first_r: np.ndarray,
+                       last_r: np.ndarray) -> np.ndarray:
+    return name_levels(first_l, last_l, first_r, last_r).astype(np.float64)
+
+
 def name_levels_joined(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """:func:`name_levels` on ``"first|last"`` strings, as a scorer for :func:`best_of_sets`.
 
     Lets a fragment's set of full names be compared with ``best_of_sets(...,
-    score=name_levels_joined)`` followed by :func:`as_levels`.
+    score=name_levels_joined)`` followed by :func:`as_levels`; see
+    :func:`name_scorer` for the form that splits each distinct name once.
     """
     first_l, last_l = _split_names(a)
     first_r, last_r = _split_names(b)
-    return name_levels(first_l, last_l, first_r, last_r).astype(np.float64)
+    return _name_levels_float(first_l, last_l, first_r, last_r)
+
+
+def name_scorer() -> SplitScorer:
+    """:func:`name_levels_joined` as a :class:`SplitScorer` (one per set index)."""
+    return SplitScorer(_name_levels_float, NAME_SEPARATOR, 2)
 
 
 _DIGITS_FULL = [0, 1, 2, 3, 5, 6, 8, 9]  # YYYY-MM-DD

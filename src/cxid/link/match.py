@@ -140,37 +140,26 @@ def _address_values(fragments: Fragments) -> pd.DataFrame:
                          "value": (a["street"] + "|" + a["postcode"] + "|" + a["city"]).to_numpy()})
 
 
-def _parts(values: np.ndarray, sep: str, n: int) -> list[np.ndarray]:
-    """Split ``sep``-joined strings into ``n`` part arrays, once per distinct value."""
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
-    split = pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.split(
-        sep, n=n - 1, expand=True, regex=False)
-    return [np.append(split[i].to_numpy(dtype=object) if i in split else
-                      np.full(len(uniques), None, object), None)[codes] for i in range(n)]
-
-
-def _address_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _address_levels(street_l: np.ndarray, pc_l: np.ndarray, city_l: np.ndarray,
+                    street_r: np.ndarray, pc_r: np.ndarray, city_r: np.ndarray) -> np.ndarray:
     """3 same address (postcode equal, streets similar), 2 same postcode, 1 same city,
     0 else."""
-    street_l, pc_l, city_l = _parts(a, "|", 3)
-    street_r, pc_r, city_r = _parts(b, "|", 3)
     same_pc = (pc_l == pc_r) & (pc_l != "")
     street_sim = np.nan_to_num(cmp.jaro_winkler(
         np.where(street_l == "", None, street_l), np.where(street_r == "", None, street_r)))
     city_sim = np.nan_to_num(cmp.jaro_winkler(
         np.where(city_l == "", None, city_l), np.where(city_r == "", None, city_r)))
-    out = np.zeros(len(a))
+    out = np.zeros(len(street_l))
     out[city_sim >= 0.92] = 1.0
     out[same_pc] = 2.0
     out[same_pc & (street_sim >= 0.9)] = 3.0
     return out
 
 
-def _handle_email_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _handle_email_levels(tag_a: np.ndarray, val_a: np.ndarray, tag_b: np.ndarray,
+                         val_b: np.ndarray) -> np.ndarray:
     """Values are tagged ``h:`` (handle) or ``e:`` (e-mail local part); e-mail vs
     e-mail is another comparison's job, so it scores NaN (ignored by the max)."""
-    tag_a, val_a = _parts(a, ":", 2)
-    tag_b, val_b = _parts(b, ":", 2)
     a_is_handle = tag_a == "h"
     handle_left = np.where(a_is_handle, val_a, val_b)
     other = np.where(a_is_handle, val_b, val_a)
@@ -178,6 +167,23 @@ def _handle_email_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     levels[levels < 0] = np.nan
     levels[(tag_a == "e") & (tag_b == "e")] = np.nan
     return levels
+
+
+#: How the joined values of each multi-part comparison are split and scored.
+_SPLIT_SCORERS = {
+    "name": cmp.name_scorer,
+    "address": lambda: cmp.SplitScorer(_address_levels, "|", 3),
+    "handle_email": lambda: cmp.SplitScorer(_handle_email_levels, ":", 2),
+}
+
+
+def _scorer(fragments: Fragments, what: str) -> cmp.SplitScorer:
+    """The split scorer of one multi-part comparison, one per fragments object (it keeps
+    the split of that object's distinct values between batches)."""
+    key = f"{what}:scorer"
+    if key not in fragments.cache:
+        fragments.cache[key] = _SPLIT_SCORERS[what]()
+    return fragments.cache[key]
 
 
 def _handle_values(fragments: Fragments) -> pd.DataFrame:
@@ -240,9 +246,10 @@ def _compare_arrays(
     for j, spec in enumerate(specs):
         if spec.method == "name":
             scores = cmp.best_of_sets(left, right, _sets(fragments, "name"),
-                                      cmp.name_levels_joined)
+                                      _scorer(fragments, "name"))
         elif spec.method == "address":
-            scores = cmp.best_of_sets(left, right, _sets(fragments, "address"), _address_score)
+            scores = cmp.best_of_sets(left, right, _sets(fragments, "address"),
+                                      _scorer(fragments, "address"))
         elif spec.method == "handle_email":
             # only pairs with a handle on one side can score (e-mail vs e-mail is NaN):
             # handles are rare, so most pairs skip the comparison
@@ -251,7 +258,7 @@ def _compare_arrays(
             scores = np.full(n, np.nan)
             scores[some] = cmp.best_of_sets(left[some], right[some],
                                             _sets(fragments, "handle_email"),
-                                            _handle_email_score)
+                                            _scorer(fragments, "handle_email"))
         else:
             values = _sets(fragments, spec.attribute)
             if spec.method == "date":
