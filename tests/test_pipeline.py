@@ -3,6 +3,7 @@ generated population: accounting of every record, guardrails, outputs, state."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -256,14 +257,14 @@ def test_parallel_chunked_reading_equals_serial(monkeypatch):
     monkeypatch.setattr(pipeline, "CHUNK_BYTES", 20_000)  # web.jsonl, mbox -> chunks
     monkeypatch.setattr(pipeline, "MIN_CHUNK_BYTES", 0)
     chunked = []
-    real = pipeline._line_chunks
+    real = pipeline._line_ranges
 
-    def spy(path, folder, kind="web", size=None):
-        for chunk, before in real(path, folder, kind, size):
-            chunked.append(kind)
-            yield chunk, before
+    def spy(path, kind, size):
+        pieces = real(path, kind, size)
+        chunked.extend([kind] * len(pieces))
+        return pieces
 
-    monkeypatch.setattr(pipeline, "_line_chunks", spy)
+    monkeypatch.setattr(pipeline, "_line_ranges", spy)
     parallel = resolve(sample_sources(), workers=2)
     pd.testing.assert_frame_equal(parallel.touchpoints, serial.touchpoints)
     pd.testing.assert_frame_equal(parallel.identities, serial.identities)
@@ -290,3 +291,22 @@ def test_only_line_oriented_twitter_files_are_split(tmp_path):
     assert not splittable("twitter", document)  # pretty-printed: split lines are not JSON
     assert not splittable("twitter", array)
     assert splittable("web", lines) and not splittable("crm", lines)
+
+
+@pytest.mark.parametrize("name,kind", [("web.jsonl", "web"), ("support.mbox", "email")])
+def test_line_ranges_cut_at_record_starts_and_cover_the_file(name, kind):
+    from cxid.ingest._chunks import count_records, line_ranges, read_range
+
+    path = str(Path(__file__).resolve().parents[1] / "data" / "samples" / name)
+    data = Path(path).read_bytes()
+    whole = count_records(data, kind)
+    for size in (1, 7, 5_000, 20_000, len(data), 10 * len(data)):
+        pieces = line_ranges(path, kind, size)
+        assert pieces[0][0] == 0 and pieces[-1][1] == len(data)
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))
+        for start, _ in pieces[1:]:
+            assert data[start - 1:start] == b"\n"
+            assert kind != "email" or data[start:start + 5] == b"From "
+        assert sum(count_records(read_range(path, s, e), kind) for s, e in pieces) == whole
+        if size < len(data) // 4:
+            assert len(pieces) > 2

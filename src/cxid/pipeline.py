@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,10 @@ from cxid.errors import ConfigError, CxidError
 from cxid.ingest import check_source
 from cxid.ingest._chunks import (
     WORK_PER_BYTE,
-    line_chunks,
+    count_records,
+    line_ranges,
     merge_chunks,
+    read_range,
     splittable,
 )
 from cxid.link.blocking import DEFAULT_RULES
@@ -179,7 +181,7 @@ CHUNK_BYTES = 256 << 20
 #: Chunks never hold less work than this many Segment-JSON bytes (each one costs a
 #: task, a result transfer and fixed per-call costs).
 MIN_CHUNK_BYTES = 12 << 20
-_line_chunks = line_chunks  # a module attribute: the tests spy on it
+_line_ranges = line_ranges  # a module attribute: the tests spy on it
 
 
 def _read_and_normalise(kind: str, path: str, source: str, mapping: dict | None,
@@ -189,6 +191,26 @@ def _read_and_normalise(kind: str, path: str, source: str, mapping: dict | None,
     tp, rj, counts = (engine or LocalEngine()).read_normalised(
         kind, path, source=source, mapping=mapping, id_column=id_column, region=region)
     return as_arrow_strings(tp), rj, counts
+
+
+def _read_range_and_normalise(kind: str, path: str, start: int, end: int, folder: str,
+                              source: str, mapping: dict | None, id_column: str | None,
+                              region: str) -> tuple[pd.DataFrame, pd.DataFrame, dict, int]:
+    """Bytes ``start``-``end`` of ``path`` (a piece from :func:`line_ranges`) read and
+    normalised in a worker, plus the records (lines, or mbox messages) they hold. The
+    worker copies its own piece to a chunk file for the reader, so the parent process
+    never copies the input."""
+    block = read_range(path, start, end)
+    records = count_records(block, kind)
+    chunk = Path(folder, f"chunk-{start:014d}{Path(path).suffix}")
+    chunk.write_bytes(block)
+    del block
+    try:
+        tp, rj, counts = _read_and_normalise(kind, str(chunk), source, mapping, id_column,
+                                             region)
+    finally:
+        chunk.unlink()  # deleted at once: a large input's pieces need not reach the disk
+    return tp, rj, counts, records
 
 
 def _chunk_bytes(total: int, n_workers: int) -> int:
@@ -269,18 +291,16 @@ def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, regio
 
         def submit(s: SourceConfig, key: str, split: bool) -> None:
             started = time.perf_counter()
-            args = (s.kind, s.name, dict(s.mapping) or None, s.id_column, region)
-            chunks: Iterable[tuple[str, int]] = [(str(s.path), 0)]
-            if split:
-                folder = f"{tmp}/{key}"
-                os.makedirs(folder)
-                chunks = _line_chunks(str(s.path), folder, s.kind,
-                                      max(target // WORK_PER_BYTE[s.kind], 1))
-            futures, offsets = [], []
-            for chunk, offset in chunks:
-                futures.append(pool.submit(_read_and_normalise, args[0], chunk, *args[1:]))
-                offsets.append(offset)
-            jobs[key] = (s, futures, offsets, started)
+            args = (s.name, dict(s.mapping) or None, s.id_column, region)
+            if not split:
+                jobs[key] = (s, [pool.submit(_read_and_normalise, s.kind, str(s.path),
+                                             *args)], False, started)
+                return
+            futures = [pool.submit(_read_range_and_normalise, s.kind, str(s.path), start,
+                                   end, tmp, *args)
+                       for start, end in _line_ranges(str(s.path), s.kind,
+                                                      max(target // WORK_PER_BYTE[s.kind], 1))]
+            jobs[key] = (s, futures, True, started)
 
         # longest jobs first: whole inputs bigger than a chunk, then the chunks, then
         # the small inputs (largest first) to fill the gaps at the end
@@ -296,12 +316,13 @@ def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, regio
             if key not in jobs:
                 submit(s, key, False)
         for _, key in todo:
-            s, futures, offsets, started = jobs[key]
+            s, futures, pieces, started = jobs[key]
             parts = [f.result() for f in futures]
-            if len(parts) == 1 and offsets == [0]:
+            if not pieces:
                 tp, rj, report = parts[0]
-            else:
-                tp, rj, report = _merge_chunks(parts, offsets, str(s.path))
+            else:  # records before each piece: those of the pieces before it
+                before = np.cumsum([0] + [p[3] for p in parts[:-1]]).tolist()
+                tp, rj, report = _merge_chunks([p[:3] for p in parts], before, str(s.path))
             out[key] = (tp, rj, report, time.perf_counter() - started)
             bar.update(f"read {s.name}", len(tp) + len(rj), len(tp) + len(rj), "records")
     return out

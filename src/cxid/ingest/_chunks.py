@@ -8,6 +8,7 @@ mbox files at ``From `` separators; gzip streams are never split.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -47,39 +48,63 @@ def splittable(kind: str, path: str | Path) -> bool:
         return False
 
 
-def line_chunks(path: str, folder: str, kind: str, size: int) -> Iterator[tuple[str, int]]:
-    """Split a JSON Lines file into line-aligned chunk files of about ``size`` bytes (or
-    an mbox into chunks that start at a ``From `` separator) in ``folder``, yielding
-    (chunk path, records before it: lines, or messages for an mbox) as each chunk is
-    written, so a worker can start on it at once."""
-    records_before = 0
+def line_ranges(path: str, kind: str, size: int) -> list[tuple[int, int]]:
+    """Byte ranges ``[start, end)`` covering a JSON Lines file in pieces of about
+    ``size`` bytes that start at a line start (an mbox's at a ``From `` separator
+    line). Only the bytes around each cut are read."""
+    total = Path(path).stat().st_size
+    cuts = [0]
     mbox = kind == "email"
     with open(path, "rb") as handle:
-        index = 0
-        pending = b""
-        while True:
-            block = pending + handle.read(max(size - len(pending), 1))
-            pending = b""
-            if not block:
-                break
-            if mbox:  # end before the last separator; that message starts the next chunk
-                while True:
-                    cut = block.rfind(b"\nFrom ")
-                    if cut >= 0:
-                        pending, block = block[cut + 1:], block[:cut + 1]
-                        break
+        while cuts[-1] + size < total:
+            handle.seek(cuts[-1] + size - 1)  # a line starting at the target counts
+            if mbox:
+                cut, tail = -1, b""
+                while cut < 0:
                     more = handle.read(1 << 20)
                     if not more:
                         break
-                    block += more
+                    at = (tail + more).find(b"\nFrom ")
+                    if at >= 0:
+                        cut = handle.tell() - len(more) - len(tail) + at + 1
+                    tail = more[-6:]
+                if cut < 0:
+                    break
             else:
-                block += handle.readline()  # finish the current line
-            name = f"{folder}/chunk-{index:05d}{Path(path).suffix}"
-            with open(name, "wb") as out:
-                out.write(block)
-            yield name, records_before
-            records_before += len(split_mbox(block)) if mbox else block.count(b"\n")
-            index += 1
+                handle.readline()  # to the end of the line the target falls in
+                cut = handle.tell()
+            if cut >= total:
+                break
+            cuts.append(cut)
+    cuts.append(total)
+    return [(start, end) for start, end in itertools.pairwise(cuts) if end > start]
+
+
+def read_range(path: str, start: int, end: int) -> bytes:
+    """Bytes ``start`` to ``end`` of ``path``."""
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        return handle.read(end - start)
+
+
+def count_records(data: bytes, kind: str) -> int:
+    """What a reader numbers in ``data``: lines, or messages for an mbox."""
+    return len(split_mbox(data)) if kind == "email" else data.count(b"\n")
+
+
+def line_chunks(path: str, folder: str, kind: str, size: int) -> Iterator[tuple[str, int]]:
+    """Split a JSON Lines file into line-aligned chunk files of about ``size`` bytes (or
+    an mbox into chunks that start at a ``From `` separator) in ``folder`` (see
+    :func:`line_ranges`), yielding (chunk path, records before it: lines, or messages
+    for an mbox) as each chunk is written, so a worker can start on it at once."""
+    records_before = 0
+    for index, (start, end) in enumerate(line_ranges(path, kind, size)):
+        block = read_range(path, start, end)
+        name = f"{folder}/chunk-{index:05d}{Path(path).suffix}"
+        with open(name, "wb") as out:
+            out.write(block)
+        yield name, records_before
+        records_before += count_records(block, kind)
 
 
 def _as_file(frame: pd.DataFrame, path: str) -> pd.Series:
@@ -117,4 +142,5 @@ def merge_chunks(parts: Sequence[ReadResult], offsets: Sequence[int], path: str
     return ReadResult(tp, conform(rj, REJECTED_COLUMNS))
 
 
-__all__ = ["SPLITTABLE", "WORK_PER_BYTE", "line_chunks", "merge_chunks", "splittable"]
+__all__ = ["SPLITTABLE", "WORK_PER_BYTE", "count_records", "line_chunks", "line_ranges",
+           "merge_chunks", "read_range", "splittable"]
