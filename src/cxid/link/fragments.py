@@ -75,6 +75,25 @@ def extra_attributes(touchpoints: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def _distinct_rows(fragment: np.ndarray, columns: dict[str, pd.Series]) -> pd.DataFrame:
+    """(fragment, *columns) rows, the first of each distinct combination kept, in row
+    order, values as Python strings. The columns are deduplicated as integer codes, so
+    strings are built only for the rows kept (web events repeat the same e-mail or
+    name many times per fragment)."""
+    codes, uniques = [], []
+    for column in columns.values():
+        c, u = pd.factorize(column)
+        codes.append(np.asarray(c, dtype=np.int64))
+        uniques.append(np.asarray(u, dtype=object))
+    keys = pd.DataFrame({"fragment": fragment, **{str(i): c for i, c in enumerate(codes)}})
+    keep = np.flatnonzero(~keys.duplicated().to_numpy())
+    out = {"fragment": fragment[keep]}
+    for name, c, u in zip(columns, codes, uniques, strict=True):
+        text = pd.Series(u, dtype=object).astype(str).to_numpy(dtype=object)
+        out[name] = text[c[keep]] if len(u) else np.full(len(keep), "", dtype=object)
+    return pd.DataFrame(out)
+
+
 def build_fragments(touchpoints: pd.DataFrame, fragment: np.ndarray) -> Fragments:
     """Collapse normalised touchpoints into fragment profiles."""
     fragment = np.asarray(fragment, dtype=np.int64)
@@ -88,11 +107,9 @@ def build_fragments(touchpoints: pd.DataFrame, fragment: np.ndarray) -> Fragment
             mask = values.notna().to_numpy()
             if not mask.any():
                 continue
-            parts.append(pd.DataFrame({
-                "fragment": fragment[mask],
-                "attribute": attribute,
-                "value": values[mask].astype(str).to_numpy(),
-            }))
+            part = _distinct_rows(fragment[mask], {"value": values[mask]})
+            part.insert(1, "attribute", attribute)
+            parts.append(part)
     if parts:
         values = pd.concat(parts, ignore_index=True).drop_duplicates().reset_index(drop=True)
     else:
@@ -103,11 +120,8 @@ def build_fragments(touchpoints: pd.DataFrame, fragment: np.ndarray) -> Fragment
     last = touchpoints.get("last_name_norm")
     if first is not None and last is not None:
         has = (first.notna() | last.notna()).to_numpy()
-        names = pd.DataFrame({
-            "fragment": fragment[has],
-            "first": first[has].fillna("").astype(str).to_numpy(),
-            "last": last[has].fillna("").astype(str).to_numpy(),
-        }).drop_duplicates().reset_index(drop=True)
+        names = _distinct_rows(fragment[has], {"first": first[has].fillna(""),
+                                               "last": last[has].fillna("")})
     else:
         names = pd.DataFrame({"fragment": np.array([], np.int64), "first": [], "last": []})
 
@@ -135,8 +149,7 @@ def _record_tuples(touchpoints: pd.DataFrame, fragment: np.ndarray,
     has = np.zeros(len(touchpoints), dtype=bool)
     for c in present:
         has |= touchpoints[c].notna().to_numpy()
-    out = {"fragment": fragment[has]}
-    for name, col in columns.items():
-        out[name] = (touchpoints[col][has].fillna("").astype(str).to_numpy()
-                     if col in touchpoints.columns else np.full(int(has.sum()), ""))
-    return pd.DataFrame(out).drop_duplicates().reset_index(drop=True)
+    n = int(has.sum())
+    return _distinct_rows(fragment[has], {
+        name: touchpoints[col][has].fillna("") if col in touchpoints.columns
+        else pd.Series(np.full(n, ""), dtype=object) for name, col in columns.items()})

@@ -328,10 +328,12 @@ def linked_record_pairs(
     for c in present:
         has |= touchpoints[c].notna().to_numpy()
     rows = np.flatnonzero(has)
-    attrs = touchpoints.loc[rows, present].astype("string").fillna("")
-    attrs.insert(0, "fragment", fragment[rows])
-    attrs["row"] = rows
-    distinct = attrs.drop_duplicates(["fragment", *present])
+    # one row per fragment and distinct combination of the people columns, compared
+    # as integer codes (missing = its own code, as an empty string was before)
+    codes = pd.DataFrame({"fragment": fragment[rows], **{
+        c: pd.factorize(touchpoints[c].iloc[rows].fillna(""))[0] for c in present}})
+    keep = ~codes.duplicated().to_numpy()
+    distinct = pd.DataFrame({"fragment": fragment[rows][keep], "row": rows[keep]})
     first = distinct.groupby("fragment")["row"].transform("min")
     later = (distinct["row"] != first).to_numpy()
     pairs = pd.DataFrame({"row": distinct["row"].to_numpy()[later],
