@@ -114,10 +114,6 @@ def build_profiles(
             continue
         values = touchpoints[norm_col]
         have = values.notna().to_numpy()
-        if raw_col is not None and raw_col in touchpoints.columns:
-            shown = touchpoints[raw_col].where(touchpoints[raw_col].notna(), values)
-        else:
-            shown = values
         idx = np.flatnonzero(have)
         c, t, a, r = codes[idx], trust[idx], age[idx], rows[idx]
         rule = chosen[field]
@@ -130,7 +126,10 @@ def build_profiles(
             groups, best = _first_per_group(c, a, t, r)
         else:
             groups, best = _first_per_group(c, t, a, r)
-        picked = shown.iloc[idx[best]].astype(ARROW_STRING)
+        picked = values.iloc[idx[best]].astype(ARROW_STRING).reset_index(drop=True)
+        if raw_col is not None and raw_col in touchpoints.columns:  # the original spelling
+            raw = touchpoints[raw_col].iloc[idx[best]].astype(ARROW_STRING)
+            picked = raw.reset_index(drop=True).fillna(picked)
         picked.index = groups
         out[field] = picked.reindex(range(n_customers)).array
     string_cols = [c for c in PROFILE_FIELDS if c in out.columns] + ["customer_id", "sources"]
