@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 import pandas as pd
+import pyarrow as pa
 
 from cxid.errors import SchemaError
 
@@ -116,12 +117,14 @@ class ReadResult(NamedTuple):
     rejected: pd.DataFrame
 
 
-def _empty_column(name: str, n: int) -> pd.Series:
+def _empty_column(name: str, n: int, arrow: bool = False) -> pd.Series:
     index = pd.RangeIndex(n)
     if name in _INT_COLUMNS:
         return pd.Series(pd.NA, index=index, dtype="Int64")
     if name in _TIME_COLUMNS:
         return pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+    if arrow:  # no Python object per row, and nothing to convert for Arrow strings
+        return pd.Series(pd.arrays.ArrowStringArray(pa.nulls(n, pa.string())), index=index)
     return pd.Series(pd.NA, index=index, dtype="string")
 
 
@@ -137,9 +140,11 @@ def _cast(name: str, col: pd.Series) -> pd.Series:
     return col.astype("string")
 
 
-def conform(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    """Return ``frame`` with exactly ``columns`` (missing ones added as null), cast to
-    the canonical dtypes and with a fresh RangeIndex."""
+def conform(frame: pd.DataFrame, columns: Iterable[str], *,
+            arrow_nulls: bool = False) -> pd.DataFrame:
+    """Return ``frame`` with exactly ``columns`` (missing ones added as null, as Arrow
+    strings with ``arrow_nulls``), cast to the canonical dtypes and with a fresh
+    RangeIndex."""
     columns = list(columns)
     n = len(frame)
     out = {}
@@ -147,14 +152,15 @@ def conform(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
         if name in frame.columns:
             out[name] = _cast(name, frame[name].reset_index(drop=True))
         else:
-            out[name] = _empty_column(name, n)
+            out[name] = _empty_column(name, n, arrow_nulls)
     return pd.DataFrame(out, columns=columns)
 
 
 def conform_touchpoints(frame: pd.DataFrame) -> pd.DataFrame:
     """Conform a reader's output: canonical columns first, then any ``x_`` extras."""
     extras = [c for c in frame.columns if str(c).startswith(EXTRA_PREFIX)]
-    out = conform(frame, TOUCHPOINT_COLUMNS)
+    # a reader leaves most canonical columns empty: Arrow nulls cost nothing to keep
+    out = conform(frame, TOUCHPOINT_COLUMNS, arrow_nulls=True)
     for name in extras:
         col = frame[name].reset_index(drop=True)
         out[name] = col if isinstance(col.dtype, pd.StringDtype) else col.astype("string")
