@@ -82,3 +82,22 @@ def test_reordered_and_appended_records_keep_their_ids():
     by_record = dict(zip(same["record_id"], same["customer_id"], strict=True))
     assert dict(zip(shuffled["record_id"], shuffled["customer_id"], strict=True)) == by_record
     assert by_record["1"] == first["customer_id"][0] and by_record["3"] == first["customer_id"][2]
+
+
+def test_anchor_is_the_first_smallest_hash_of_each_cluster():
+    """The one-pass anchor choice gives what a sort by (cluster, hash) gives, ties in
+    the hash included (the earlier row wins)."""
+    import numpy as np
+
+    from cxid.resolver.ids import _anchors
+
+    rng = np.random.default_rng(4)
+    n = 5_000
+    keys = pd.Series([f"web\x1f{i}" for i in range(n)], dtype="string")
+    cluster = rng.integers(0, 700, n) * 3  # sparse labels, some clusters of one
+    hashes = rng.integers(0, 50, n).astype(np.uint64)  # many ties
+    order = np.lexsort((hashes, cluster))
+    c = cluster[order]
+    first = np.r_[True, c[1:] != c[:-1]]
+    want = pd.Series(keys.to_numpy()[order[first]], index=c[first], dtype="string")
+    pd.testing.assert_series_equal(_anchors(keys, cluster, hashes), want)

@@ -57,10 +57,18 @@ def _anchors(keys: pd.Series, cluster: np.ndarray, hashes: np.ndarray | None = N
     smallest. Hashing and a numeric arg-min cost far less than sorting ten million
     strings, and any fixed choice of member gives stable ids."""
     h = _key_hashes(keys) if hashes is None else hashes
-    order = np.lexsort((h, cluster))
-    c = np.asarray(cluster)[order]
-    first = np.r_[True, c[1:] != c[:-1]] if len(c) else np.array([], bool)
-    rows = order[first]
+    cluster = np.asarray(cluster, dtype=np.int64)
+    if not len(cluster):
+        return pd.Series([], dtype="string")
+    # the smallest hash per cluster (one pass), then the first row holding it: the
+    # row a sort by (cluster, hash) would put first, at a tenth of the cost at 10M
+    smallest = np.full(int(cluster.max()) + 1, np.iinfo(np.uint64).max, np.uint64)
+    np.minimum.at(smallest, cluster, h)
+    hit = np.flatnonzero(h == smallest[cluster])
+    by_cluster = np.argsort(cluster[hit], kind="stable")
+    c = cluster[hit][by_cluster]
+    first = np.r_[True, c[1:] != c[:-1]]
+    rows = hit[by_cluster][first]
     return pd.Series(keys.take(rows).to_numpy(dtype=object), index=c[first], dtype="string")
 
 
