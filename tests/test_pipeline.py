@@ -310,3 +310,33 @@ def test_line_ranges_cut_at_record_starts_and_cover_the_file(name, kind):
         assert sum(count_records(read_range(path, s, e), kind) for s, e in pieces) == whole
         if size < len(data) // 4:
             assert len(pieces) > 2
+
+
+def test_two_split_inputs_read_in_parallel_equal_serial(tmp_path, monkeypatch):
+    """Two inputs split into pieces that start at the same offsets, read in parallel,
+    give what a serial read gives (the second web file holds the first's lines
+    reversed). Each worker writes its piece under a name no other piece can take."""
+    import cxid.pipeline as pipeline
+    from cxid.config import SourceConfig
+
+    lines = (SAMPLES / "web.jsonl").read_bytes().splitlines(keepends=True)
+    other = tmp_path / "web2.jsonl"
+    other.write_bytes(b"".join(reversed(lines)))
+    sources = [SourceConfig(name="web", kind="web", path=str(SAMPLES / "web.jsonl")),
+               SourceConfig(name="web2", kind="web", path=str(other))]
+    serial = pipeline.read_sources(sources, workers=1)[0]
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 50_000)
+    monkeypatch.setattr(pipeline, "MIN_CHUNK_BYTES", 0)
+    pieces = []
+    real = pipeline._line_ranges
+
+    def spy(path, kind, size):
+        pieces.append(real(path, kind, size))
+        return pieces[-1]
+
+    monkeypatch.setattr(pipeline, "_line_ranges", spy)
+    parallel = pipeline.read_sources(sources, workers=2)[0]
+    assert len(pieces) == 2 and all(len(p) > 5 for p in pieces)
+    assert pieces[0][0][0] == pieces[1][0][0] == 0
+    pd.testing.assert_frame_equal(parallel, serial)

@@ -200,10 +200,16 @@ def _read_range_and_normalise(kind: str, path: str, start: int, end: int, folder
     normalised in a worker, plus the records (lines, or mbox messages) they hold. The
     worker copies its own piece to a chunk file for the reader, so the parent process
     never copies the input."""
+    import os
+    import tempfile
+
     block = read_range(path, start, end)
     records = count_records(block, kind)
-    chunk = Path(folder, f"chunk-{start:014d}{Path(path).suffix}")
-    chunk.write_bytes(block)
+    handle, name = tempfile.mkstemp(prefix=f"chunk-{start:014d}-", suffix=Path(path).suffix,
+                                    dir=folder)  # a name no other piece can take
+    with os.fdopen(handle, "wb") as out:
+        out.write(block)
+    chunk = Path(name)
     del block
     try:
         tp, rj, counts = _read_and_normalise(kind, str(chunk), source, mapping, id_column,
@@ -296,8 +302,10 @@ def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, regio
                 jobs[key] = (s, [pool.submit(_read_and_normalise, s.kind, str(s.path),
                                              *args)], False, started)
                 return
+            folder = f"{tmp}/{key}"  # one per input: two inputs' pieces share offsets
+            os.makedirs(folder)
             futures = [pool.submit(_read_range_and_normalise, s.kind, str(s.path), start,
-                                   end, tmp, *args)
+                                   end, folder, *args)
                        for start, end in _line_ranges(str(s.path), s.kind,
                                                       max(target // WORK_PER_BYTE[s.kind], 1))]
             jobs[key] = (s, futures, True, started)
