@@ -425,7 +425,7 @@ OUT_OF_HEAP = """
 import pandas as pd
 from cxid.engine.spark import SparkEngine
 from cxid.errors import CxidError
-engine = SparkEngine(config={"spark.driver.memory": "512m"})
+engine = SparkEngine(config={"spark.driver.memory": "512m", "spark.driver.maxResultSize": "0"})
 try:  # 4,000 rows x 400 kB back to a 512 MB driver
     engine.map_batches(lambda b: pd.DataFrame({"s": ["x" * 400_000] * len(b)}),
                        pd.DataFrame({"a": range(4000)}))
@@ -468,6 +468,11 @@ def test_a_task_out_of_memory_is_reported_as_such_and_other_errors_pass_through(
     with pytest.raises(CxidError, match=r"Spark ran out of memory during block_pairs.*8g"):
         Engine().block_pairs("Job aborted: org.apache.arrow.memory.OutOfMemoryException: "
                              "Failure allocating buffer.")
+    with pytest.raises(CxidError, match=r"maxResultSize of results to the driver during "
+                                        r"block_pairs.*maxResultSize=4g"):
+        Engine().block_pairs("Job aborted due to stage failure: Total size of serialized "
+                             "results of 3 tasks (1063.4 MiB) is bigger than "
+                             "spark.driver.maxResultSize (1024.0 MiB)")
     with pytest.raises(RuntimeError, match="bad column"):
         Engine().block_pairs("bad column")
 

@@ -131,6 +131,16 @@ def _out_of_memory(exc: BaseException | None) -> bool:
     return False
 
 
+def _result_too_large(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or an exception it came from) is Spark refusing to bring more
+    than ``spark.driver.maxResultSize`` of task results to the driver."""
+    while exc is not None:
+        if "spark.driver.maxResultSize" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 _MORE_MEMORY = ("give it more, e.g. --spark-conf spark.driver.memory=8g or "
                 "SparkEngine(config={'spark.driver.memory': '8g'})")
 
@@ -155,6 +165,12 @@ def _jvm_lost(method: Any) -> Any:
                 raise CxidError(
                     f"Spark ran out of memory during {method.__name__} (see "
                     f"'OutOfMemory' above); {_MORE_MEMORY}") from exc
+            if _result_too_large(exc):
+                raise CxidError(
+                    f"Spark refused to bring more than spark.driver.maxResultSize of "
+                    f"results to the driver during {method.__name__}; raise it, e.g. "
+                    "--spark-conf spark.driver.maxResultSize=4g (0 = no limit), with "
+                    "spark.driver.memory to match") from exc
             raise
     return wrapper
 
