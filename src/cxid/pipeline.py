@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import tempfile
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -200,9 +202,6 @@ def _read_range_and_normalise(kind: str, path: str, start: int, end: int, folder
     normalised in a worker, plus the records (lines, or mbox messages) they hold. The
     worker copies its own piece to a chunk file for the reader, so the parent process
     never copies the input."""
-    import os
-    import tempfile
-
     block = read_range(path, start, end)
     records = count_records(block, kind)
     handle, name = tempfile.mkstemp(prefix=f"chunk-{start:014d}-", suffix=Path(path).suffix,
@@ -270,8 +269,6 @@ def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, regio
                 workers: int | None, bar: Progress) -> dict[str, tuple]:
     """Read and normalise the inputs not in the cache: key -> (tp, rejected, counts,
     seconds). Large local inputs go to a process pool, big JSON Lines in chunks."""
-    import os
-    import tempfile
     from concurrent.futures import ProcessPoolExecutor
 
     n_workers = workers if workers is not None else (os.cpu_count() or 1)

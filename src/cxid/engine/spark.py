@@ -107,38 +107,28 @@ def _jvm_alive(spark: SparkSession, patience: float = 0.0) -> bool:
         time.sleep(0.5)
 
 
-def _connection_lost(exc: BaseException | None) -> bool:
-    """Whether ``exc`` (or an exception it came from) is Python losing its connection
-    to the JVM."""
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it came from (``__cause__``, else ``__context__``)."""
     while exc is not None:
-        if isinstance(exc, ConnectionError | EOFError) or type(exc).__name__ in (
-                "Py4JNetworkError",):
-            return True
+        yield exc
         exc = exc.__cause__ or exc.__context__
-    return False
 
 
+def _connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from Python losing its connection to the JVM."""
+    return any(isinstance(e, ConnectionError | EOFError)
+               or type(e).__name__ == "Py4JNetworkError" for e in _chain(exc))
+
+
+#: Messages of a JVM out of heap or direct memory (a task can fail that way while the
+#: JVM lives on), and of Spark refusing to bring more results to the driver.
 _OUT_OF_MEMORY = re.compile(r"OutOfMemory|OutOfDirectMemory|Failure allocating buffer")
+_RESULT_TOO_LARGE = re.compile(r"spark\.driver\.maxResultSize")
 
 
-def _out_of_memory(exc: BaseException | None) -> bool:
-    """Whether ``exc`` (or an exception it came from) reports a JVM running out of heap
-    or direct memory: a task can fail that way while the JVM lives on."""
-    while exc is not None:
-        if _OUT_OF_MEMORY.search(str(exc)):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-def _result_too_large(exc: BaseException | None) -> bool:
-    """Whether ``exc`` (or an exception it came from) is Spark refusing to bring more
-    than ``spark.driver.maxResultSize`` of task results to the driver."""
-    while exc is not None:
-        if "spark.driver.maxResultSize" in str(exc):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+def _says(exc: BaseException, pattern: re.Pattern[str]) -> bool:
+    """Whether ``exc`` or an exception it came from matches ``pattern``."""
+    return any(pattern.search(str(e)) for e in _chain(exc))
 
 
 _MORE_MEMORY = ("give it more, e.g. --spark-conf spark.driver.memory=8g or "
@@ -161,11 +151,11 @@ def _jvm_lost(method: Any) -> Any:
                 raise CxidError(
                     f"the Spark driver JVM stopped during {method.__name__} (most likely "
                     f"out of heap: see 'OutOfMemoryError' above); {_MORE_MEMORY}") from exc
-            if _out_of_memory(exc):
+            if _says(exc, _OUT_OF_MEMORY):
                 raise CxidError(
                     f"Spark ran out of memory during {method.__name__} (see "
                     f"'OutOfMemory' above); {_MORE_MEMORY}") from exc
-            if _result_too_large(exc):
+            if _says(exc, _RESULT_TOO_LARGE):
                 raise CxidError(
                     f"Spark refused to bring more than spark.driver.maxResultSize of "
                     f"results to the driver during {method.__name__}; raise it, e.g. "

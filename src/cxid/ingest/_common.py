@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cxid._frames import arrow_strings
 from cxid.errors import ConfigError, IngestError
 from cxid.schema import (
     EXTRA_PREFIX,
@@ -212,10 +213,9 @@ def _arrow_iso_utc(raw: pd.Series) -> pd.Series | None:
     if not len(raw) or raw.isna().all():
         return None
     try:
-        column = pa.array(raw.array) if isinstance(raw.dtype, pd.StringDtype) else \
-            pa.array(raw.to_numpy(dtype=object, na_value=None), type=pa.string())
-        stamps = pc.cast(column, pa.timestamp("ns", tz="UTC"))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        stamps = pc.cast(arrow_strings(raw, large=False), pa.timestamp("ns", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError,
+            ValueError):
         return None
     return pd.Series(stamps.to_pandas(), index=raw.index)
 

@@ -454,13 +454,8 @@ def name_levels(
 
 def _split_names(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Split ``"first|last"`` strings into first and last arrays (once per distinct value)."""
-    codes, uniques = pd.factorize(_as_object_array(values))  # missing -> -1
-    parts = pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.split(
-        NAME_SEPARATOR, n=1, expand=True, regex=False
-    )
-    first = np.append(parts[0].to_numpy(dtype=object) if 0 in parts else [], None)
-    last = np.append(parts[1].to_numpy(dtype=object) if 1 in parts else [None] * len(uniques), None)
-    return first.astype(object)[codes], last.astype(object)[codes]
+    first, last = split_parts(_as_object_array(values), NAME_SEPARATOR, 2)
+    return first, last
 
 
 def _name_levels_float(first_l: np.ndarray, last_l: np.ndarray, first_r: np.ndarray,

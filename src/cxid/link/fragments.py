@@ -8,6 +8,7 @@ vectorised merge or group-by.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,18 +76,25 @@ def extra_attributes(touchpoints: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _distinct_rows(fragment: np.ndarray, columns: dict[str, pd.Series]) -> pd.DataFrame:
-    """(fragment, *columns) rows, the first of each distinct combination kept, in row
-    order, values as Python strings. The columns are deduplicated as integer codes, so
-    strings are built only for the rows kept (web events repeat the same e-mail or
-    name many times per fragment)."""
+def first_distinct(fragment: np.ndarray, columns: Sequence[pd.Series]
+                   ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """Positions of the first row of each distinct (fragment, *columns) combination, in
+    row order, compared as integer codes (no Python string per row); also each column's
+    codes and distinct values. Missing values compare equal to each other."""
     codes, uniques = [], []
-    for column in columns.values():
+    for column in columns:
         c, u = pd.factorize(column)
         codes.append(np.asarray(c, dtype=np.int64))
         uniques.append(np.asarray(u, dtype=object))
     keys = pd.DataFrame({"fragment": fragment, **{str(i): c for i, c in enumerate(codes)}})
-    keep = np.flatnonzero(~keys.duplicated().to_numpy())
+    return np.flatnonzero(~keys.duplicated().to_numpy()), codes, uniques
+
+
+def _distinct_rows(fragment: np.ndarray, columns: dict[str, pd.Series]) -> pd.DataFrame:
+    """(fragment, *columns) rows, the first of each distinct combination kept, in row
+    order, values as Python strings built only for the rows kept (web events repeat the
+    same e-mail or name many times per fragment)."""
+    keep, codes, uniques = first_distinct(fragment, list(columns.values()))
     out = {"fragment": fragment[keep]}
     for name, c, u in zip(columns, codes, uniques, strict=True):
         text = pd.Series(u, dtype=object).astype(str).to_numpy(dtype=object)

@@ -21,7 +21,7 @@ from cxid.engine import LocalEngine, get_engine
 from cxid.errors import ConfigError
 from cxid.link import compare as cmp
 from cxid.link.blocking import DEFAULT_RULES, CandidatePairs, candidate_pairs
-from cxid.link.fragments import NAME_SEPARATOR, Fragments, build_fragments
+from cxid.link.fragments import NAME_SEPARATOR, Fragments, build_fragments, first_distinct
 from cxid.link.model import Comparison, FellegiSunter
 from cxid.progress import Progress, as_progress
 
@@ -328,11 +328,10 @@ def linked_record_pairs(
     for c in present:
         has |= touchpoints[c].notna().to_numpy()
     rows = np.flatnonzero(has)
-    # one row per fragment and distinct combination of the people columns, compared
-    # as integer codes (missing = its own code, as an empty string was before)
-    codes = pd.DataFrame({"fragment": fragment[rows], **{
-        c: pd.factorize(touchpoints[c].iloc[rows].fillna(""))[0] for c in present}})
-    keep = ~codes.duplicated().to_numpy()
+    # one row per fragment and distinct combination of the people columns (a missing
+    # value equals an empty one)
+    keep, _, _ = first_distinct(fragment[rows],
+                                [touchpoints[c].iloc[rows].fillna("") for c in present])
     distinct = pd.DataFrame({"fragment": fragment[rows][keep], "row": rows[keep]})
     first = distinct.groupby("fragment")["row"].transform("min")
     later = (distinct["row"] != first).to_numpy()
