@@ -31,10 +31,10 @@ demo: $(STAMP)
 	$(BIN)/cxid evaluate --truth data/samples/truth.csv --pred out/demo --linkable-only
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench notebooks
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench notebooks
 	$(BIN)/python -m pytest
 
 BENCH_STAMP := $(VENV)/.installed-bench

@@ -18,7 +18,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import networkx as nx
-import pandas as pd
 
 import cxid
 from cxid.evaluate import evaluate, read_labels
