@@ -227,6 +227,25 @@ def test_forget_removes_a_person_and_keeps_them_out(tmp_path, capsys):
     assert email not in set(suppression["value_hash"])  # hashes only
 
 
+def test_output_tables_hold_arrow_strings_and_load_back_equal(tmp_path, full):
+    """The big tables keep their strings in Arrow (no Python object per record or per
+    customer), and the written outputs load back equal to the tables in memory."""
+    from cxid.resolution import Resolution
+    from cxid.schema import ARROW_STRING
+
+    for table in ("identities", "customers", "links"):
+        frame = getattr(full, table)
+        text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
+        assert text, table
+        assert {str(frame[c].dtype.storage) for c in text} == {"pyarrow"}, table
+    assert full.identities.dtypes.eq(ARROW_STRING).all()
+    full.write(tmp_path / "out")
+    back = Resolution.load(tmp_path / "out")
+    for table in ("identities", "customers", "links", "rejected", "id_history"):
+        pd.testing.assert_frame_equal(getattr(back, table), getattr(full, table),
+                                      check_dtype=table != "id_history")
+
+
 def test_atomic_write_keeps_previous_outputs(tmp_path, monkeypatch, full):
     out = tmp_path / "out"
     full.write(out)

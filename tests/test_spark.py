@@ -21,6 +21,7 @@ from cxid.ingest._chunks import line_chunks
 from cxid.link.fragments import build_fragments
 from cxid.pipeline import resolve
 from cxid.resolver.cluster import guarded_clusters
+from cxid.schema import ARROW_STRING
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 FILES = {"web": "web.jsonl", "beacon": "beacon.csv", "twitter": "twitter.jsonl",
@@ -390,7 +391,7 @@ def test_resolve_gives_the_same_customer_ids(spark_engine, tmp_path):
         pd.testing.assert_frame_equal(getattr(spark, table), getattr(local, table))
     spark.write(tmp_path / "out", engine=spark_engine)
     back = pd.read_parquet(tmp_path / "out" / "identities.parquet")
-    pd.testing.assert_frame_equal(back.astype("string"), local.identities)
+    pd.testing.assert_frame_equal(back.astype(ARROW_STRING), local.identities)
 
 
 def test_resolve_reads_sources_together_and_raises_the_first_error(spark_engine, tmp_path,
@@ -504,7 +505,7 @@ def test_cli_spark_conf_starts_the_session_with_it(tmp_path):
     assert "CONF 3" in run.stdout
     local = resolve({"crm": str(SAMPLES / "crm.csv"), "esp": str(SAMPLES / "esp_audience.csv")})
     back = pd.read_parquet(out / "identities.parquet")
-    pd.testing.assert_frame_equal(back.astype("string"), local.identities)
+    pd.testing.assert_frame_equal(back.astype(ARROW_STRING), local.identities)
 
 
 def test_cli_spark_conf_needs_the_spark_engine(tmp_path, capsys):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,14 @@ def arrow_strings(column: pd.Series, large: bool = True) -> pa.ChunkedArray:
     if isinstance(array, pa.Array):
         array = pa.chunked_array([array])
     return array.cast(pa.large_string() if large else pa.string())
+
+
+def arrow_text(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> pd.DataFrame:
+    """``frame`` with its string and object columns (but ``exclude``) stored as Arrow
+    strings: half the memory of Python strings, zero-copy to parquet."""
+    text = [c for c in frame.columns if c not in exclude
+            and (isinstance(frame[c].dtype, pd.StringDtype) or frame[c].dtype == object)]
+    return frame.astype(dict.fromkeys(text, ARROW_STRING)) if text else frame
 
 
 def group_labels(group: np.ndarray, labels: pd.Series, sep: str = "+") -> pd.Series:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cxid import __version__
+from cxid._frames import arrow_text
 from cxid.config import SOURCE_KINDS, Config, SourceConfig, config_from_dict, load_config
 from cxid.engine import LocalEngine, get_engine, sum_counts
 from cxid.errors import ConfigError, CxidError
@@ -368,9 +369,7 @@ def as_arrow_strings(frame: pd.DataFrame) -> pd.DataFrame:
     """Store string columns as Arrow strings (half the memory of Python strings; null
     checks, hashing and comparisons run in C), and the few highly repetitive ones
     (file path, user agent) as categoricals."""
-    string_cols = [c for c in frame.columns if c not in CATEGORICAL_COLUMNS
-                   and (isinstance(frame[c].dtype, pd.StringDtype) or frame[c].dtype == object)]
-    frame = frame.astype(dict.fromkeys(string_cols, ARROW_STRING))
+    frame = arrow_text(frame, exclude=CATEGORICAL_COLUMNS)
     for c in CATEGORICAL_COLUMNS:
         if c in frame.columns and not isinstance(frame[c].dtype, pd.CategoricalDtype):
             frame[c] = frame[c].astype("category")
@@ -501,8 +500,9 @@ def resolve(
         registry=prior_state.registry if prior_state is not None else None,
     )
     identities = pd.DataFrame({
-        "source": touchpoints["source"].astype("string"),
-        "record_id": touchpoints["record_id"].astype("string"),
+        # Arrow strings, as the touchpoints hold them: no Python object per record
+        "source": touchpoints["source"].astype(ARROW_STRING),
+        "record_id": touchpoints["record_id"].astype(ARROW_STRING),
         "customer_id": customer_id,
     })
     clock.lap("customer_ids")
@@ -513,7 +513,7 @@ def resolve(
         touchpoints, customer_id, det.edges, det.fragment, accepted, refused_edges,
         [(s.name, METHOD_LEVELS[s.method]) for s in comparisons],
     )
-    rejected = conform(rejected, REJECTED_COLUMNS)
+    rejected = arrow_text(conform(rejected, REJECTED_COLUMNS))
 
     clock.lap("links")
     n_in = sum(i["records_read"] for i in inputs)
@@ -567,7 +567,7 @@ def resolve(
         customers=customers,
         links=links,
         rejected=rejected,
-        id_history=full_history if len(full_history) else empty_history(),
+        id_history=arrow_text(full_history if len(full_history) else empty_history()),
         suppressed=det.suppressed,
         refused=det.refused,
         fragment=det.fragment,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from cxid._frames import arrow_text
 from cxid.engine import LocalEngine, get_engine
 from cxid.errors import CxidError
 from cxid.link.model import FellegiSunter
@@ -188,10 +189,9 @@ class Resolution:
         if not (folder / "manifest.json").exists():
             raise CxidError(f"{folder} holds no cxid outputs (no manifest.json)")
         def read(name: str) -> pd.DataFrame:
-            # a Spark-written folder reads back with object strings: restore dtypes
-            frame = pd.read_parquet(folder / name)
-            text = [c for c in frame.columns if frame[c].dtype == object]
-            return frame.astype(dict.fromkeys(text, "string"))
+            # strings come back as objects (a Spark-written folder) or Python-backed
+            # strings: restore the Arrow strings the tables hold in memory
+            return arrow_text(pd.read_parquet(folder / name))
 
         model = folder / "model.json"
         return cls(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from cxid.schema import ARROW_STRING
 
@@ -88,13 +89,22 @@ def _fresh_ids(anchor: pd.Series, taken: set[str], salt: str) -> pd.Series:
         ids[clash.to_numpy()] = new
 
 
+def _per_record(ids: pd.Series, cluster: np.ndarray) -> pd.Series:
+    """Each record's customer id (``ids`` indexed by cluster label) as Arrow strings:
+    one Python string per customer, none per record."""
+    values = pa.array(ids.to_numpy(dtype=object, na_value=None), pa.string())
+    position = ids.index.get_indexer(np.asarray(cluster))
+    taken = values.take(pa.array(position, mask=position < 0))
+    return pd.Series(pd.array(taken, dtype=ARROW_STRING))
+
+
 def customer_ids_from_clusters(
     source: pd.Series, record_id: pd.Series, cluster: np.ndarray
 ) -> pd.Series:
     """One customer id per record, from its cluster's anchor record (no history)."""
     keys = record_keys(source, record_id).reset_index(drop=True)
     ids = _fresh_ids(_anchors(keys, cluster), set(), "new")
-    return pd.Series(ids.reindex(cluster).to_numpy(), dtype="string")
+    return _per_record(ids, cluster)
 
 
 def assign_stable_ids(
@@ -111,7 +121,8 @@ def assign_stable_ids(
     ``previous``: the previous identities (source, record_id, customer_id).
     ``registry``: every id ever issued with the run that created it (customer_id,
     created_run); ids missing from it count as created in run 0.
-    Returns (customer ids per record, id_history rows of this run, updated registry).
+    Returns (customer ids per record as Arrow strings, id_history rows of this run,
+    updated registry).
     """
     keys = record_keys(source, record_id).reset_index(drop=True)
     cluster = np.asarray(cluster, dtype=np.int64)
@@ -125,7 +136,7 @@ def assign_stable_ids(
 
     if previous is None or previous.empty:
         ids = _fresh_ids(anchor, set(registry["customer_id"].astype(str)), f"r{run}")
-        per_record = pd.Series(ids.reindex(cluster).to_numpy(), dtype="string")
+        per_record = _per_record(ids, cluster)
         registry = _register(registry, ids, run)
         return per_record, history, registry
 
@@ -185,7 +196,7 @@ def assign_stable_ids(
                                               "run": "int64"})
     history = history.sort_values(HISTORY_COLUMNS, kind="stable").reset_index(drop=True)
     registry = _register(registry, ids[need], run)
-    per_record = pd.Series(ids.reindex(cluster).to_numpy(), dtype="string")
+    per_record = _per_record(ids, cluster)
     return per_record, history, registry
 
 

@@ -95,7 +95,7 @@ def build_profiles(
     age = np.where(known, -stamp, np.iinfo(np.int64).max)  # newest first, missing last
     rows = np.arange(len(touchpoints), dtype=np.int64)
 
-    out = pd.DataFrame({"customer_id": pd.array(uniques, dtype="string"),
+    out = pd.DataFrame({"customer_id": pd.array(uniques, dtype=ARROW_STRING),
                         "records": np.bincount(codes, minlength=n_customers)})
     out["sources"] = group_labels(codes, touchpoints["source"]).reindex(
         range(n_customers)).to_numpy()
@@ -133,5 +133,5 @@ def build_profiles(
         picked.index = groups
         out[field] = picked.reindex(range(n_customers)).array
     string_cols = [c for c in PROFILE_FIELDS if c in out.columns] + ["customer_id", "sources"]
-    out = out.astype(dict.fromkeys(string_cols, "string"))
+    out = out.astype(dict.fromkeys(string_cols, ARROW_STRING))
     return out.sort_values("customer_id", kind="stable").reset_index(drop=True)
