@@ -190,6 +190,35 @@ def test_split_scorer_scores_codes_as_the_string_scorer_scores_strings():
         pool = [*pool[::-1], "zoe|zola"]
 
 
+def test_every_split_scorer_gives_on_codes_what_it_gives_on_strings():
+    """On codes, a split scorer hands its function the parts with their presence known
+    (computed once per distinct part); on strings, the function works it out itself.
+    Both must agree for every multi-part comparison, empty and missing parts included."""
+    from cxid.link.compare import index_sets
+    from cxid.link.match import _SPLIT_SCORERS
+
+    pools = {
+        "name": ["frederic|martin", "fred|martin", "|martin", "jean|", "martin|fred", "x"],
+        "address": ["12 rue de la paix|75002|paris", "12 r de la paix|75002|paris",
+                    "|75002|paris", "3 place kleber||strasbourg", "3 pl kleber|67000|",
+                    "||lyon", "1 av foch|69006|lyon"],
+        "handle_email": ["h:fredmartin", "e:fred.martin", "e:fredmartin", "h:",
+                         "e:anne_durand", "h:anned"],
+    }
+    rng = np.random.default_rng(3)
+    for what, pool in pools.items():
+        scorer = _SPLIT_SCORERS[what]()
+        values = pd.DataFrame({"fragment": rng.integers(0, 30, 90),
+                               "value": rng.choice(pool, 90)})
+        index = index_sets(values)
+        left, right = rng.integers(0, 32, 300), rng.integers(0, 32, 300)
+        on_codes = best_of_sets(left, right, index, scorer)
+        on_strings = best_of_sets(left, right, index,
+                                  lambda a, b, s=scorer: s(np.asarray(a), np.asarray(b)))
+        np.testing.assert_array_equal(on_codes, on_strings, err_msg=what)
+        assert np.isfinite(on_codes).any(), what
+
+
 def test_date_levels():
     cases = [
         ("1985-03-12", "1985-03-12", "exact"),

@@ -77,11 +77,29 @@ class SplitScorer:
 
     def on_codes(self, uniques: np.ndarray, left: np.ndarray, right: np.ndarray
                  ) -> np.ndarray:
-        """Score value ``uniques[left[i]]`` against ``uniques[right[i]]``."""
+        """Score value ``uniques[left[i]]`` against ``uniques[right[i]]``. Each part
+        reaches ``function`` with its presence mask (see :func:`_strings`) already
+        known, computed once per distinct part rather than once per combination."""
         if self._split is None or self._split[0] is not uniques:
-            self._split = (uniques, split_parts(uniques, self.sep, self.n))
+            self._split = (uniques, [_strings(p) for p in split_parts(uniques, self.sep,
+                                                                      self.n)])
         parts = self._split[1]
-        return self.function(*[p[left] for p in parts], *[p[right] for p in parts])
+        return self.function(*[_KnownPresence.of(p[left], m[left]) for p, m in parts],
+                             *[_KnownPresence.of(p[right], m[right]) for p, m in parts])
+
+
+class _KnownPresence(np.ndarray):
+    """An object array of ``str``/``None`` carrying the mask :func:`_strings` would
+    compute for it (``present``). Arrays derived from it do not carry the mask, so
+    they take the general path."""
+
+    present: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray, present: np.ndarray) -> _KnownPresence:
+        out = values.view(cls)
+        out.present = present
+        return out
 
 
 # --------------------------------------------------------------------------- helpers
@@ -92,6 +110,8 @@ def _strings(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(array, present)``: a 1-d object array of ``str`` with ``None`` for
     missing values, and the mask of non-missing, non-empty entries."""
+    if isinstance(values, _KnownPresence) and hasattr(values, "present"):
+        return values.view(np.ndarray), values.present
     if isinstance(values, pd.Series | pd.Index):
         arr = values.to_numpy(dtype=object, na_value=None)
     else:

@@ -145,10 +145,9 @@ def _address_levels(street_l: np.ndarray, pc_l: np.ndarray, city_l: np.ndarray,
     """3 same address (postcode equal, streets similar), 2 same postcode, 1 same city,
     0 else."""
     same_pc = (pc_l == pc_r) & (pc_l != "")
-    street_sim = np.nan_to_num(cmp.jaro_winkler(
-        np.where(street_l == "", None, street_l), np.where(street_r == "", None, street_r)))
-    city_sim = np.nan_to_num(cmp.jaro_winkler(
-        np.where(city_l == "", None, city_l), np.where(city_r == "", None, city_r)))
+    # empty parts count as missing in jaro_winkler: its scores are NaN there (-> 0)
+    street_sim = np.nan_to_num(cmp.jaro_winkler(street_l, street_r))
+    city_sim = np.nan_to_num(cmp.jaro_winkler(city_l, city_r))
     out = np.zeros(len(street_l))
     out[city_sim >= 0.92] = 1.0
     out[same_pc] = 2.0
