@@ -69,7 +69,7 @@ class SplitScorer:
 
     def __init__(self, function: Callable[..., np.ndarray], sep: str, n: int) -> None:
         self.function, self.sep, self.n = function, sep, n
-        self._split: tuple[np.ndarray, list[np.ndarray]] | None = None
+        self._split: tuple[np.ndarray, list[tuple[np.ndarray, ...]], np.ndarray] | None = None
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self.function(*split_parts(a, self.sep, self.n),
@@ -81,25 +81,43 @@ class SplitScorer:
         reaches ``function`` with its presence mask (see :func:`_strings`) already
         known, computed once per distinct part rather than once per combination."""
         if self._split is None or self._split[0] is not uniques:
-            self._split = (uniques, [_strings(p) for p in split_parts(uniques, self.sep,
-                                                                      self.n)])
-        parts = self._split[1]
-        return self.function(*[_KnownPresence.of(p[left], m[left]) for p, m in parts],
-                             *[_KnownPresence.of(p[right], m[right]) for p, m in parts])
+            cleaned = [_strings(p) for p in split_parts(uniques, self.sep, self.n)]
+            # one code space for all parts (first names meet last names when swapped)
+            codes, names = pd.factorize(np.concatenate([a for a, _ in cleaned]))
+            names = np.asarray(names, dtype=object)
+            per_part = np.split(np.asarray(codes), self.n)
+            self._split = (uniques, [(a, m, c) for (a, m), c in
+                                     zip(cleaned, per_part, strict=True)], names)
+        _, parts, names = self._split
+        return self.function(
+            *[_KnownPresence.of(a[left], m[left], c[left], names) for a, m, c in parts],
+            *[_KnownPresence.of(a[right], m[right], c[right], names) for a, m, c in parts])
 
 
 class _KnownPresence(np.ndarray):
     """An object array of ``str``/``None`` carrying the mask :func:`_strings` would
-    compute for it (``present``). Arrays derived from it do not carry the mask, so
-    they take the general path."""
+    compute for it (``present``) and each value's code in ``names`` (equal codes, equal
+    strings). Arrays derived from it carry neither, so they take the general path."""
 
     present: np.ndarray
+    codes: np.ndarray
+    names: np.ndarray
 
     @classmethod
-    def of(cls, values: np.ndarray, present: np.ndarray) -> _KnownPresence:
+    def of(cls, values: np.ndarray, present: np.ndarray, codes: np.ndarray,
+           names: np.ndarray) -> _KnownPresence:
         out = values.view(cls)
-        out.present = present
+        out.present, out.codes, out.names = present, codes, names
         return out
+
+
+def _shared_codes(left: np.ndarray, right: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(left codes, right codes, names) when both sides are coded in the same names."""
+    lc, rc = getattr(left, "codes", None), getattr(right, "codes", None)
+    if lc is None or rc is None or left.names is not right.names:
+        return None
+    return lc, rc, left.names
 
 
 # --------------------------------------------------------------------------- helpers
@@ -111,7 +129,7 @@ def _strings(
     """Return ``(array, present)``: a 1-d object array of ``str`` with ``None`` for
     missing values, and the mask of non-missing, non-empty entries."""
     if isinstance(values, _KnownPresence) and hasattr(values, "present"):
-        return values.view(np.ndarray), values.present
+        return values, values.present
     if isinstance(values, pd.Series | pd.Index):
         arr = values.to_numpy(dtype=object, na_value=None)
     else:
@@ -151,19 +169,35 @@ def _similarity(
     scorer: Callable[..., float],
     **kwargs: object,
 ) -> np.ndarray:
-    """rapidfuzz ``scorer`` on the pairs where ``both`` is true, NaN elsewhere."""
+    """rapidfuzz ``scorer`` on the pairs where ``both`` is true, NaN elsewhere; each
+    distinct pair of values once when both sides are coded alike."""
     out = np.full(len(left), np.nan)
-    if both.any():
+    if not both.any():
+        return out
+    shared = _shared_codes(left, right)
+    if shared is None:
         out[both] = process.cpdist(
             left[both], right[both], scorer=scorer, workers=-1, dtype=np.float64, **kwargs
         )
+        return out
+    lc, rc, names = shared
+    width = len(names)
+    inverse, distinct = pd.factorize(lc[both] * width + rc[both])
+    distinct = np.asarray(distinct)
+    scores = process.cpdist(names[distinct // width], names[distinct % width], scorer=scorer,
+                            workers=-1, dtype=np.float64, **kwargs)
+    out[both] = scores[inverse]
     return out
 
 
 def _equal(left: np.ndarray, right: np.ndarray, both: np.ndarray) -> np.ndarray:
     """Element-wise string equality, False where ``both`` is false."""
     out = np.zeros(len(left), dtype=bool)
-    out[both] = left[both] == right[both]
+    shared = _shared_codes(left, right)
+    if shared is None:
+        out[both] = left[both] == right[both]
+    else:
+        out[both] = shared[0][both] == shared[1][both]
     return out
 
 
