@@ -242,8 +242,7 @@ def test_output_tables_hold_arrow_strings_and_load_back_equal(tmp_path, full):
     full.write(tmp_path / "out")
     back = Resolution.load(tmp_path / "out")
     for table in ("identities", "customers", "links", "rejected", "id_history"):
-        pd.testing.assert_frame_equal(getattr(back, table), getattr(full, table),
-                                      check_dtype=table != "id_history")
+        pd.testing.assert_frame_equal(getattr(back, table), getattr(full, table))
 
 
 def test_atomic_write_keeps_previous_outputs(tmp_path, monkeypatch, full):
