@@ -197,3 +197,28 @@ def test_200k_rows_parse_each_distinct_phone_once(monkeypatch: pytest.MonkeyPatc
     assert out["city_norm"].eq("paris").all()
     assert out["last_name_norm"].str.startswith("dupont").all()
     assert out["first_name_norm"].eq("marie").all()
+
+
+def test_columns_a_source_never_fills_stay_arrow_nulls_from_end_to_end(monkeypatch):
+    """A beacon or web source leaves most columns empty: their normalised columns are
+    built as Arrow nulls, never as one Python NA per row converted afterwards (which
+    cost ~0.1 us per row and column, seconds at 10M rows)."""
+    from cxid.normalize import names
+
+    tp = conform_touchpoints(pd.DataFrame({"source": ["beacon"] * 3,
+                                           "record_id": ["a", "b", "c"],
+                                           "cookie_id": ["c-101", "c-102", None]}))
+    seen = []
+    real = names.on_distinct
+
+    def spy(series, kernel):
+        out = real(series, kernel)
+        seen.append((series.name, out.values.array.dtype.storage))
+        return out
+
+    monkeypatch.setattr(names, "on_distinct", spy)
+    monkeypatch.setattr("cxid.normalize.on_distinct", spy, raising=False)
+    out, _ = normalize_touchpoints(tp)
+    assert out["email_norm"].isna().all() and out["cookie_norm"].notna().sum() == 2
+    assert all(storage == "pyarrow" for _, storage in seen), seen
+    assert all(out[c].array.dtype.storage == "pyarrow" for c in NORM_COLUMNS)

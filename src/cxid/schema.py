@@ -117,14 +117,21 @@ class ReadResult(NamedTuple):
     rejected: pd.DataFrame
 
 
+def null_strings(index: pd.Index, name: str | None = None) -> pd.Series:
+    """An all-null Arrow-backed ``string`` Series over ``index``: no Python object per
+    row, and nothing to convert when it joins Arrow-backed columns."""
+    return pd.Series(pd.arrays.ArrowStringArray(pa.nulls(len(index), pa.string())),
+                     index=index, name=name)
+
+
 def _empty_column(name: str, n: int, arrow: bool = False) -> pd.Series:
     index = pd.RangeIndex(n)
     if name in _INT_COLUMNS:
         return pd.Series(pd.NA, index=index, dtype="Int64")
     if name in _TIME_COLUMNS:
         return pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
-    if arrow:  # no Python object per row, and nothing to convert for Arrow strings
-        return pd.Series(pd.arrays.ArrowStringArray(pa.nulls(n, pa.string())), index=index)
+    if arrow:
+        return null_strings(index)
     return pd.Series(pd.NA, index=index, dtype="string")
 
 

@@ -63,7 +63,7 @@ from cxid.normalize.names import (
 )
 from cxid.normalize.phone import normalize_phone, normalize_phone_with_status
 from cxid.progress import Progress, as_progress
-from cxid.schema import ARROW_STRING, EXTRA_PREFIX, NORM_COLUMNS
+from cxid.schema import ARROW_STRING, EXTRA_PREFIX, NORM_COLUMNS, null_strings
 
 __all__ = [
     "COUNT_KEYS",
@@ -184,7 +184,7 @@ def normalize_touchpoints(
     def col(name: str) -> pd.Series:
         if name in touchpoints.columns:
             return touchpoints[name]
-        return pd.Series(pd.NA, index=index, dtype="string", name=name)
+        return null_strings(index, name)
 
     results: dict[str, Normalized] = {}
     steps: list[tuple[str, Callable[[], None]]] = []

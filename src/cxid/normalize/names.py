@@ -25,6 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from unidecode import unidecode
 
+from cxid.schema import null_strings
+
 __all__ = [
     "JUNK_NAMES",
     "NAME_PARTICLES",
@@ -146,7 +148,7 @@ def on_distinct(series: pd.Series, kernel: Kernel) -> Normalized:
     """
     codes, uniques = distinct(series)
     if len(uniques) == 0:  # all null: nothing to normalise
-        values = pd.Series(pd.NA, index=series.index, dtype="string", name=series.name)
+        values = null_strings(series.index, series.name)
         return Normalized(values, np.full(len(series), Status.MISSING, dtype=np.int8))
     values, status = kernel(uniques)
     return Normalized(
