@@ -246,13 +246,26 @@ def parse_timestamps(raw: pd.Series) -> pd.Series:
 # ----------------------------------------------------------------------- rejections
 
 
-def new_reasons(n: int) -> pd.Series:
-    """An all-null reason per record; :func:`flag` fills the first reason that applies."""
-    return pd.Series(pd.array([None] * n, dtype="string"))
+class Reasons:
+    """Why each record of a reader's frame is unusable: the first reason that applied,
+    None for a usable record. A mask says which records are flagged, so checks cost a
+    boolean array rather than a null test over one Python object per record."""
+
+    def __init__(self, n: int) -> None:
+        self.flagged = np.zeros(n, dtype=bool)
+        self.text = np.full(n, None, dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.flagged)
+
+
+def new_reasons(n: int) -> Reasons:
+    """No reason yet for any of ``n`` records; :func:`flag` fills the first that applies."""
+    return Reasons(n)
 
 
 def flag(
-    reasons: pd.Series,
+    reasons: Reasons,
     mask: pd.Series | np.ndarray,
     reason: str,
     quoted: pd.Series | None = None,
@@ -262,17 +275,18 @@ def flag(
     With ``quoted``, the record's value is appended in quotes (cut to 60 characters):
     ``unparseable timestamp 'hier'``; it is built only for the flagged records.
     """
-    mask = np.asarray(pd.Series(mask).fillna(False), dtype=bool) & reasons.isna().to_numpy()
+    mask = np.asarray(pd.Series(mask).fillna(False), dtype=bool) & ~reasons.flagged
     if not mask.any():
         return
     if quoted is None:
-        reasons[mask] = reason
+        reasons.text[mask] = reason
     else:
         values = quoted.reset_index(drop=True)[mask].astype("string").str.slice(0, 60)
-        reasons[mask] = (f"{reason} '" + values.fillna("") + "'").to_numpy()
+        reasons.text[mask] = (f"{reason} '" + values.fillna("") + "'").to_numpy(object)
+    reasons.flagged |= mask
 
 
-def flag_timestamps(frame: pd.DataFrame, reasons: pd.Series, column: str = "observed_at") -> None:
+def flag_timestamps(frame: pd.DataFrame, reasons: Reasons, column: str = "observed_at") -> None:
     """Parse ``frame[column]`` in place; records whose non-empty value does not parse
     are flagged ``unparseable timestamp '<value>'``."""
     raw = frame[column].astype("string").reset_index(drop=True)
@@ -293,7 +307,7 @@ def _reason_kind(reason: str) -> str:
 
 def finish(
     records: pd.DataFrame,
-    reasons: pd.Series,
+    reasons: Reasons,
     raw_of: Callable[[np.ndarray], Sequence[str | None]],
     *,
     source: str,
@@ -303,24 +317,24 @@ def finish(
     """Split ``records`` into touchpoints and rejected rows and log the counts.
 
     ``records`` holds one row per parsed record with canonical columns (``line`` and
-    ``record_id`` included); ``reasons`` is null for usable records. A later record
+    ``record_id`` included); ``reasons`` flags the unusable ones. A later record
     repeating the ``record_id`` of an accepted one is rejected as a duplicate (keep
     first). ``raw_of(positions)`` returns the raw text of rejected records;
     ``early`` holds records rejected before they could be parsed.
     """
     records = records.reset_index(drop=True)
-    reasons = reasons.reset_index(drop=True)
     record_id = records["record_id"].astype("string")
-    ok = reasons.isna().to_numpy()
+    ok = ~reasons.flagged
     duplicate = record_id.where(ok).duplicated(keep="first").to_numpy() & ok
     duplicate &= record_id.notna().to_numpy()
     flag(reasons, duplicate, "duplicate record_id")
-    ok = reasons.isna().to_numpy()
+    ok = ~reasons.flagged
 
     # a boolean row filter copies every column: skip it when every record is kept
     accepted = (records if ok.all() else records[ok]).copy(deep=False)
-    accepted["source"] = source
-    accepted["file"] = file
+    n_ok = len(accepted)  # one Arrow value repeated: no Python string per record
+    accepted["source"] = pd.arrays.ArrowStringArray(pa.repeat(pa.scalar(source, pa.string()), n_ok))
+    accepted["file"] = pd.arrays.ArrowStringArray(pa.repeat(pa.scalar(file, pa.string()), n_ok))
     touchpoints = conform_touchpoints(accepted)
 
     positions = np.flatnonzero(~ok)
@@ -330,7 +344,7 @@ def finish(
             "file": file,
             "line": records["line"].to_numpy()[positions],
             "record_id": record_id.to_numpy()[positions],
-            "reason": reasons.to_numpy()[positions],
+            "reason": reasons.text[positions],
             "raw": [truncate(text) for text in raw_of(positions)],
         }
     )
