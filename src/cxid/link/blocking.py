@@ -34,6 +34,7 @@ from cxid.engine import LocalEngine, get_engine
 from cxid.errors import ConfigError, CxidError
 from cxid.link.fragments import Fragments
 from cxid.progress import Progress, as_progress
+from cxid.schema import ARROW_STRING
 
 log = logging.getLogger(__name__)
 
@@ -120,32 +121,41 @@ def _transform(values: pd.Series, transform: str | None) -> pd.Series:
     raise ConfigError(f"unknown blocking transform {transform!r} (known: {', '.join(TRANSFORMS)})")
 
 
+def _key_codes(keys: pd.Series) -> np.ndarray:
+    """Dense int64 code per key string (equal strings, equal codes): blocking only
+    joins on keys, so they travel as integers, not as one Python string per row."""
+    return pd.factorize(keys.astype(ARROW_STRING))[0].astype(np.int64)
+
+
 def _name_pairs(fragments: Fragments) -> pd.DataFrame:
     names = fragments.names
     a = skeleton(names["first"])
     b = skeleton(names["last"])
-    ok = a.notna() & b.notna()
-    lo = a.where(a <= b, b)
-    hi = b.where(a <= b, a)
-    key = (lo + "|" + hi)[ok]
-    return pd.DataFrame({"fragment": names["fragment"][ok].to_numpy(), "key": key.to_numpy()})
+    ok = (a.notna() & b.notna()).to_numpy()
+    # one code space for both names, so swapped first/last give the same (lo, hi) key
+    codes = _key_codes(pd.concat([a[ok], b[ok]], ignore_index=True))
+    ca, cb = codes[: ok.sum()], codes[ok.sum():]
+    key = np.minimum(ca, cb) * (int(codes.max(initial=0)) + 1) + np.maximum(ca, cb)
+    return pd.DataFrame({"fragment": names["fragment"].to_numpy(np.int64)[ok], "key": key})
 
 
 def _part_keys(fragments: Fragments, part: str) -> pd.DataFrame:
+    """(fragment, key code) rows of one part of a rule, distinct."""
     attribute, _, transform = part.partition(":")
     if attribute == "name":
-        return _name_pairs(fragments)
+        return _name_pairs(fragments).drop_duplicates()
     frames = [fragments.attribute(a) for a in attribute.split("+")]
     values = pd.concat(frames, ignore_index=True)
     key = map_unique(values["value"].astype("string"),
                      lambda v: _transform(v, transform or None))
-    ok = key.notna() & (key.str.len() > 0)
-    return pd.DataFrame({"fragment": values["fragment"][ok].to_numpy(),
-                         "key": key[ok].astype(str).to_numpy()}).drop_duplicates()
+    ok = (key.notna() & (key.str.len() > 0)).to_numpy(bool)
+    return pd.DataFrame({"fragment": values["fragment"].to_numpy(np.int64)[ok],
+                         "key": _key_codes(key[ok])}).drop_duplicates()
 
 
 def rule_keys(fragments: Fragments, rule: Sequence[str]) -> pd.DataFrame:
-    """(fragment, key) rows for one rule: the product of its parts' keys per fragment."""
+    """(fragment, key) rows for one rule: the product of its parts' keys per fragment.
+    Keys are int64 codes (equal codes, equal keys) within the rule."""
     keys = None
     for part in rule:
         pk = _part_keys(fragments, part)
@@ -153,7 +163,9 @@ def rule_keys(fragments: Fragments, rule: Sequence[str]) -> pd.DataFrame:
             keys = pk
         else:
             keys = keys.merge(pk, on="fragment", suffixes=("", "_b"))
-            keys["key"] = keys["key"] + "\x1f" + keys.pop("key_b")
+            width = int(keys["key_b"].max()) + 1 if len(keys) else 1
+            combined = keys["key"].to_numpy(np.int64) * width + keys.pop("key_b").to_numpy()
+            keys["key"] = pd.factorize(combined)[0].astype(np.int64)  # dense again
     assert keys is not None
     return keys.drop_duplicates().reset_index(drop=True)
 
