@@ -137,12 +137,12 @@ def build_fragments(touchpoints: pd.DataFrame, fragment: np.ndarray) -> Fragment
                                                        "postcode": "postcode_norm",
                                                        "city": "city_norm"})
 
-    rows = pd.DataFrame({"fragment": fragment, "source": touchpoints["source"].astype(str),
-                         "row": np.arange(len(fragment))})
+    rows = pd.DataFrame({"fragment": fragment, "row": np.arange(len(fragment))})
     summary = rows.groupby("fragment", sort=True).agg(
         records=("row", "size"), first_row=("row", "min"),
     )
-    summary["sources"] = group_labels(fragment, rows["source"])
+    # the source column as it is (Arrow strings): no Python string per record
+    summary["sources"] = group_labels(fragment, touchpoints["source"])
     return Fragments(values=values, names=names, summary=summary.reset_index(),
                      addresses=addresses)
 

@@ -64,13 +64,21 @@ def people_key(touchpoints: pd.DataFrame) -> pd.Series:
 
     Three-letter prefixes of first and last name, sorted so that swapped names give
     the same key; prefixes tolerate nicknames (Fred/Frédéric) and late typos. Null
-    when either name is missing.
+    when either name is missing. Computed by Arrow: no Python string per record.
     """
-    first = touchpoints["first_name_norm"].astype("string").str.slice(0, 3)
-    last = touchpoints["last_name_norm"].astype("string").str.slice(0, 3)
-    lo = first.where(first <= last, last)
-    hi = last.where(first <= last, first)
-    return (lo + "|" + hi).astype("string")
+    first = pc.utf8_slice_codeunits(arrow_strings(touchpoints["first_name_norm"]), 0, 3)
+    last = pc.utf8_slice_codeunits(arrow_strings(touchpoints["last_name_norm"]), 0, 3)
+    in_order = pc.less_equal(first, last)
+    lo, hi = pc.if_else(in_order, first, last), pc.if_else(in_order, last, first)
+    key = pc.binary_join_element_wise(lo, hi, pa.scalar("|", pa.large_string()))  # null if any
+    return pd.Series(pd.array(key.cast(pa.string()), dtype=ARROW_STRING),
+                     index=touchpoints.index)
+
+
+def _codes(column: pd.Series) -> np.ndarray:
+    """Code per row, equal for equal values, -1 for null (Arrow dictionary encoding)."""
+    encoded = pc.dictionary_encode(arrow_strings(column).combine_chunks())
+    return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -297,8 +305,8 @@ def link_identifiers(
     require(touchpoints, ["account_norm", "first_name_norm", "last_name_norm"],
             "normalised touchpoints")
     n = len(touchpoints)
-    accounts = pd.factorize(touchpoints["account_norm"].to_numpy(dtype=object))[0]
-    people = pd.factorize(people_key(touchpoints).to_numpy(dtype=object))[0]
+    accounts = _codes(touchpoints["account_norm"])
+    people = _codes(people_key(touchpoints))
 
     graph = _graph(touchpoints, rules)
     keep, suppressed = _suppress(graph, accounts, people, rules)
