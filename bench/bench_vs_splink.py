@@ -244,6 +244,22 @@ def splink_identities(out: Path, ids: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- reporting
 
 
+def speed_probe(rounds: int = 3) -> float:
+    """Median seconds of a fixed single-core workload (a Python loop, a numpy sort):
+    this VM's speed varies by up to 50 % hour to hour, so each measured run records
+    how fast the machine was just before it. Lower is faster; compare runs by it."""
+    import numpy as np
+
+    values = np.random.default_rng(0).random(2_000_000)
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        sum(range(10_000_000))
+        np.sort(values)
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times), 3)
+
+
 def machine() -> dict[str, Any]:
     cpu = ""
     try:
@@ -384,7 +400,10 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict[str, Any]]] = {t: [] for t in tools}
     scores: dict[str, list[dict[str, Any]]] = {t: [] for t in tools}
     last_out: dict[str, Path] = {}
+    probes: list[float] = []
     for i in range(1, args.repeat + 1):
+        probes.append(speed_probe())
+        print(f"round {i}: speed probe {probes[-1]:.3f} s (lower is faster)", flush=True)
         for tool in tools:
             if runs[tool] and runs[tool][-1]["timed_out"]:
                 continue  # it did not finish once; do not spend another timeout on it
@@ -418,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         "data_dir": str(data),
         "data": export,
         "machine": machine(),
+        "speed_probe_seconds": probes,
         "tools": tools,
         "splink_variants": {v: SPLINK_VARIANTS[v] for v in args.splink},
     }

@@ -18,7 +18,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from bench_vs_splink import SOURCE_FILES, ensure_data, machine, measured_run
+from bench_vs_splink import SOURCE_FILES, ensure_data, machine, measured_run, speed_probe
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,8 +44,11 @@ def main(argv: list[str] | None = None) -> int:
             run_out = out / f"scale_{persons}_run{i}"
             cmd = [sys.executable, "-m", "cxid", "-q", "resolve",
                    *[f"--source={k}={files[k]}" for k in SOURCE_FILES], f"--out={run_out}"]
-            print(f"[{persons:,} persons, run {i}] ...", end=" ", flush=True)
+            probe = speed_probe()
+            print(f"[{persons:,} persons, run {i}] (speed probe {probe:.3f} s) ...", end=" ",
+                  flush=True)
             m = measured_run(cmd, out / "scale_work", f"scale_{persons}_run{i}", args.timeout)
+            m["speed_probe_seconds"] = probe
             runs.append(m)
             print(f"{m['wall_seconds']:.1f} s, peak {m['peak_rss_mb']:.0f} MB", flush=True)
         manifest = json.loads((run_out / "manifest.json").read_text())
@@ -57,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             "touchpoints": manifest["counts"]["records_in"],
             "wall_seconds_median": statistics.median(r["wall_seconds"] for r in runs),
             "wall_seconds": [r["wall_seconds"] for r in runs],
+            "speed_probe_seconds": [r["speed_probe_seconds"] for r in runs],
             "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
             "candidate_pairs": manifest["counts"]["candidate_pairs"],
             "customers": manifest["counts"]["customers"],
