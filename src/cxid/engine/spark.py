@@ -88,7 +88,7 @@ _MAX_ROUNDS = 200
 #: (``coalesce(1)`` before a write) ran a 1 GB driver heap out of memory.
 SLICE_BYTES = 32 << 20
 #: Default size of the chunks a large JSON Lines file is read in (an mbox byte costs
-#: ~10x more: its chunks are ~1/10 of this, see ``WORK_PER_BYTE``).
+#: ~18x more: its chunks are ~1/18 of this, see ``WORK_PER_BYTE``).
 READ_CHUNK_BYTES = 16 << 20
 
 
@@ -352,7 +352,9 @@ def _read_partition(kind: str, source: str, mapping: dict | None, id_column: str
                                 ("rejected", result.rejected)):
                 frame = frame.copy()
                 if "file" in frame.columns:
-                    file = frame["file"].astype("string")
+                    file = frame["file"]  # Arrow or Python strings: kept as they are
+                    if not isinstance(file.dtype, pd.StringDtype):
+                        file = file.astype("string")
                     frame["file"] = file.mask((file == str(local)).fillna(False), original)
                 if "reason" in frame.columns:
                     reason = frame["reason"].astype("string")
