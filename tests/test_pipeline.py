@@ -291,6 +291,13 @@ def test_parallel_chunked_reading_equals_serial(monkeypatch):
         parallel.rejected.sort_values(key).reset_index(drop=True),
         serial.rejected.sort_values(key).reset_index(drop=True))
     assert chunked.count("web") > 2 and chunked.count("email") > 2
+    # the workers hash the inputs along with reading them: same hashes and cache keys
+    import hashlib
+
+    for one, other in zip(serial.manifest["inputs"], parallel.manifest["inputs"], strict=True):
+        assert one["sha256"] == other["sha256"] == hashlib.sha256(
+            Path(one["path"]).read_bytes()).hexdigest()
+        assert one["cache_key"] == other["cache_key"]
 
 
 def test_only_line_oriented_twitter_files_are_split(tmp_path):

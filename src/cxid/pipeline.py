@@ -17,10 +17,11 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from cxid import __version__
 from cxid._frames import arrow_text
@@ -61,6 +62,7 @@ from cxid.schema import (
     ReadResult,
     conform,
     conform_touchpoints,
+    null_strings,
 )
 
 log = logging.getLogger(__name__)
@@ -139,23 +141,31 @@ def read_sources(
     bar = as_progress(progress)
     check_sources(sources)
     eng = engine or get_engine()
-    plans = []
-    for s in sources:
-        sha = file_sha256(s.path)
-        key = cache_key(sha, name=s.name, kind=s.kind, mapping=dict(s.mapping),
-                        id_column=s.id_column, region=default_region, version=__version__)
-        plans.append((s, sha, key, state.cached(key) if state is not None else None))
-    todo = [(s, key) for s, _, key, hit in plans if hit is None]
-    fresh = _read_fresh(todo, eng, default_region, workers, bar)
+
+    def key_of(s: SourceConfig, sha: str) -> str:
+        return cache_key(sha, name=s.name, kind=s.kind, mapping=dict(s.mapping),
+                         id_column=s.id_column, region=default_region, version=__version__)
+
+    # with a state, the hashes decide what its cache holds, so they come first; without
+    # one, the inputs are hashed along with the reading (by the workers, at the end)
+    shas: list[str | None] = [None] * len(sources)
+    hits: list[tuple[pd.DataFrame, pd.DataFrame] | None] = [None] * len(sources)
+    if state is not None:
+        shas = [file_sha256(s.path) for s in sources]
+        hits = [state.cached(key_of(s, sha)) for s, sha in zip(sources, shas, strict=True)]
+    todo = [(s, str(i)) for i, s in enumerate(sources) if hits[i] is None]
+    fresh = _read_fresh(todo, eng, default_region, workers, bar, hash_inputs=state is None)
+    shas = [sha if sha is not None else fresh[str(i)][4] for i, sha in enumerate(shas)]
 
     touchpoints, rejected, inputs, cache = [], [], [], {}
-    for s, sha, key, hit in plans:
+    for i, (s, sha, hit) in enumerate(zip(sources, shas, hits, strict=True)):
+        key = key_of(s, sha)
         if hit is not None:
             tp, rj = hit
             cache[key] = None
             seconds, report = 0.0, None
         else:
-            tp, rj, report, seconds = fresh[key]
+            tp, rj, report, seconds, _ = fresh[str(i)]
             cache[key] = (tp, rj)
         touchpoints.append(tp)
         rejected.append(rj)
@@ -196,9 +206,61 @@ def _read_and_normalise(kind: str, path: str, source: str, mapping: dict | None,
     return as_arrow_strings(tp), rj, counts
 
 
+class _Packed(NamedTuple):
+    """Touchpoints on their way from a worker to the parent process: an Arrow IPC file
+    (in shared memory where the system has it) that the parent maps without copying or
+    unpickling, and the names (in order) of the all-null text columns, left out of the
+    file and rebuilt on arrival (a beacon source leaves most of the 44 columns empty).
+    Pickling a 256 MB web range's frames and piping them over cost ~1 s per task."""
+
+    path: str
+    columns: list[str]
+    empty: list[str]
+
+
+#: Arrow text types -> the pandas dtype touchpoints keep them in.
+_TEXT_DTYPES = {pa.string(): ARROW_STRING, pa.large_string(): ARROW_STRING}
+
+
+def _scratch_dir() -> str | None:
+    """Where workers leave their pieces and results: RAM-backed ``/dev/shm`` when it
+    is there and writable, else the system's temporary folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
+def _pack(touchpoints: pd.DataFrame, folder: str) -> _Packed:
+    empty = [c for c in touchpoints.columns
+             if touchpoints[c].dtype == ARROW_STRING and not touchpoints[c].notna().any()]
+    table = pa.Table.from_pandas(touchpoints.drop(columns=empty), preserve_index=False)
+    handle, name = tempfile.mkstemp(prefix="part-", suffix=".arrow", dir=folder)
+    with os.fdopen(handle, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return _Packed(name, list(touchpoints.columns), empty)
+
+
+def _unpack(packed: _Packed) -> pd.DataFrame:
+    """The worker's touchpoints, their buffers mapped from the file (then unlinked: the
+    mapping keeps the memory until the frame lets it go)."""
+    table = pa.ipc.open_file(pa.memory_map(packed.path)).read_all()
+    os.unlink(packed.path)
+    frame = table.to_pandas(types_mapper=_TEXT_DTYPES.get)
+    if not packed.empty:
+        return frame
+    return pd.DataFrame({c: frame[c] if c in frame.columns else null_strings(frame.index)
+                         for c in packed.columns}, index=frame.index)
+
+
+def _read_packed(kind: str, path: str, folder: str, source: str, mapping: dict | None,
+                 id_column: str | None, region: str) -> tuple[_Packed, pd.DataFrame, dict]:
+    """:func:`_read_and_normalise` in a worker process, touchpoints packed for the trip."""
+    tp, rj, counts = _read_and_normalise(kind, path, source, mapping, id_column, region)
+    return _pack(tp, folder), rj, counts
+
+
 def _read_range_and_normalise(kind: str, path: str, start: int, end: int, folder: str,
                               source: str, mapping: dict | None, id_column: str | None,
-                              region: str) -> tuple[pd.DataFrame, pd.DataFrame, dict, int]:
+                              region: str) -> tuple[_Packed, pd.DataFrame, dict, int]:
     """Bytes ``start``-``end`` of ``path`` (a piece from :func:`line_ranges`) read and
     normalised in a worker, plus the records (lines, or mbox messages) they hold. The
     worker copies its own piece to a chunk file for the reader, so the parent process
@@ -216,7 +278,7 @@ def _read_range_and_normalise(kind: str, path: str, start: int, end: int, folder
                                              region)
     finally:
         chunk.unlink()  # deleted at once: a large input's pieces need not reach the disk
-    return tp, rj, counts, records
+    return _pack(tp, folder), rj, counts, records
 
 
 def _chunk_bytes(total: int, n_workers: int) -> int:
@@ -267,69 +329,76 @@ def _read_on_engine(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, r
 
 
 def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, region: str,
-                workers: int | None, bar: Progress) -> dict[str, tuple]:
+                workers: int | None, bar: Progress, *, hash_inputs: bool = False
+                ) -> dict[str, tuple]:
     """Read and normalise the inputs not in the cache: key -> (tp, rejected, counts,
-    seconds). Large local inputs go to a process pool, big JSON Lines in chunks."""
+    seconds, SHA-256 of the file or None). Large local inputs go to a process pool, big
+    JSON Lines in chunks; with ``hash_inputs`` the files are hashed too (in the pool,
+    after the reading tasks, when there is one)."""
     from concurrent.futures import ProcessPoolExecutor
 
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     size = sum(Path(s.path).stat().st_size for s, _ in todo)
     out: dict[str, tuple] = {}
+
+    def sha_of(s: SourceConfig) -> str | None:
+        return file_sha256(s.path) if hash_inputs else None
+
     if engine.name != "local":
-        return _read_on_engine(todo, engine, region, bar) if todo else out
+        read = _read_on_engine(todo, engine, region, bar) if todo else out
+        return {key: (*read[key], sha_of(s)) for s, key in todo}
     if n_workers < 2 or size < PARALLEL_MIN_BYTES:
         for s, key in todo:
             started = time.perf_counter()
             tp, rj, report = _read_and_normalise(
                 s.kind, str(s.path), s.name, dict(s.mapping) or None, s.id_column, region,
                 engine)
-            out[key] = (tp, rj, report, time.perf_counter() - started)
+            out[key] = (tp, rj, report, time.perf_counter() - started, sha_of(s))
             bar.update(f"read {s.name}", len(tp) + len(rj), len(tp) + len(rj), "records")
         return out
     work = {key: Path(s.path).stat().st_size * WORK_PER_BYTE.get(s.kind, 4)
             for s, key in todo}
     target = _chunk_bytes(sum(work.values()), n_workers)  # work units per chunk
-    with tempfile.TemporaryDirectory(prefix="cxid-chunks-") as tmp, \
+    with tempfile.TemporaryDirectory(prefix="cxid-chunks-", dir=_scratch_dir()) as tmp, \
             ProcessPoolExecutor(max_workers=n_workers) as pool:
-        jobs: dict[str, tuple] = {}
-
-        def submit(s: SourceConfig, key: str, split: bool) -> None:
-            started = time.perf_counter()
+        # every task (a whole input, or a piece of a split one) with its estimated
+        # work; submitted longest first (LPT), so the two workers finish together
+        tasks: list[tuple[int, str, int, tuple]] = []
+        pieces_of: dict[str, bool] = {}
+        for s, key in todo:
             args = (s.name, dict(s.mapping) or None, s.id_column, region)
-            if not split:
-                jobs[key] = (s, [pool.submit(_read_and_normalise, s.kind, str(s.path),
-                                             *args)], False, started)
-                return
+            per_byte = WORK_PER_BYTE.get(s.kind, 4)
+            pieces_of[key] = work[key] > target and splittable(s.kind, s.path)
+            if not pieces_of[key]:
+                tasks.append((work[key], key, 0, (_read_packed, s.kind, str(s.path), tmp,
+                                                  *args)))
+                continue
             folder = f"{tmp}/{key}"  # one per input: two inputs' pieces share offsets
             os.makedirs(folder)
-            futures = [pool.submit(_read_range_and_normalise, s.kind, str(s.path), start,
-                                   end, folder, *args)
-                       for start, end in _line_ranges(str(s.path), s.kind,
-                                                      max(target // WORK_PER_BYTE[s.kind], 1))]
-            jobs[key] = (s, futures, True, started)
-
-        # longest jobs first: whole inputs bigger than a chunk, then the chunks, then
-        # the small inputs (largest first) to fill the gaps at the end
-        split = {key: work[key] > target and splittable(s.kind, s.path) for s, key in todo}
-        by_work = sorted(todo, key=lambda item: -work[item[1]])
-        for s, key in by_work:
-            if not split[key] and work[key] > target:
-                submit(s, key, False)
-        for s, key in by_work:
-            if split[key]:
-                submit(s, key, True)
-        for s, key in by_work:
-            if key not in jobs:
-                submit(s, key, False)
+            ranges = _line_ranges(str(s.path), s.kind, max(target // per_byte, 1))
+            tasks.extend(((end - start) * per_byte, key, i,
+                          (_read_range_and_normalise, s.kind, str(s.path), start, end,
+                           folder, *args))
+                         for i, (start, end) in enumerate(ranges))
+        if hash_inputs:  # cheap (~1 s per GB): last, to fill the workers' tails
+            tasks.extend((0, key, -1, (file_sha256, str(s.path))) for s, key in todo)
+        started = time.perf_counter()
+        futures_of: dict[str, dict[int, Any]] = {key: {} for _, key in todo}
+        for _, key, i, call in sorted(tasks, key=lambda task: -task[0]):  # stable
+            futures_of[key][i] = pool.submit(*call)
+        hashed = {key: futures_of[key].pop(-1, None) for _, key in todo}
+        jobs = {key: (s, [futures_of[key][i] for i in sorted(futures_of[key])],
+                      pieces_of[key], started) for s, key in todo}
         for _, key in todo:
             s, futures, pieces, started = jobs[key]
-            parts = [f.result() for f in futures]
+            parts = [(_unpack(r[0]), *r[1:]) for r in (f.result() for f in futures)]
             if not pieces:
                 tp, rj, report = parts[0]
             else:  # records before each piece: those of the pieces before it
                 before = np.cumsum([0] + [p[3] for p in parts[:-1]]).tolist()
                 tp, rj, report = _merge_chunks([p[:3] for p in parts], before, str(s.path))
-            out[key] = (tp, rj, report, time.perf_counter() - started)
+            sha = hashed[key].result() if hashed[key] is not None else None
+            out[key] = (tp, rj, report, time.perf_counter() - started, sha)
             bar.update(f"read {s.name}", len(tp) + len(rj), len(tp) + len(rj), "records")
     return out
 
