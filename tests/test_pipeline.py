@@ -365,3 +365,33 @@ def test_two_split_inputs_read_in_parallel_equal_serial(tmp_path, monkeypatch):
     assert len(pieces) == 2 and all(len(p) > 5 for p in pieces)
     assert pieces[0][0][0] == pieces[1][0][0] == 0
     pd.testing.assert_frame_equal(parallel, serial)
+
+
+def test_workers_fall_back_to_the_temp_folder_when_shared_memory_is_short(monkeypatch, tmp_path):
+    """Containers often give /dev/shm 64 MB: without room there, the workers' pieces and
+    results go to the system's temporary folder, with the same frames; either way the
+    scratch folder is left empty."""
+    import tempfile
+
+    import cxid.pipeline as pipeline
+    from cxid.config import SourceConfig
+
+    assert pipeline._scratch_dir(need=1 << 62) is None  # more than any /dev/shm holds
+    sources = [SourceConfig(name="web", kind="web", path=str(SAMPLES / "web.jsonl")),
+               SourceConfig(name="email", kind="email", path=str(SAMPLES / "support.mbox"))]
+    serial = pipeline.read_sources(sources, workers=1)[0]
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 50_000)
+    monkeypatch.setattr(pipeline, "MIN_CHUNK_BYTES", 0)
+    folders = []
+    real = pipeline._scratch_dir
+
+    def no_room(need):
+        folders.append(real(need))
+        return None
+
+    monkeypatch.setattr(pipeline, "_scratch_dir", no_room)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    parallel = pipeline.read_sources(sources, workers=2)[0]
+    pd.testing.assert_frame_equal(parallel, serial)
+    assert folders and list(tmp_path.iterdir()) == []

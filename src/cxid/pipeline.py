@@ -208,10 +208,11 @@ def _read_and_normalise(kind: str, path: str, source: str, mapping: dict | None,
 
 class _Packed(NamedTuple):
     """Touchpoints on their way from a worker to the parent process: an Arrow IPC file
-    (in shared memory where the system has it) that the parent maps without copying or
-    unpickling, and the names (in order) of the all-null text columns, left out of the
-    file and rebuilt on arrival (a beacon source leaves most of the 44 columns empty).
-    Pickling a 256 MB web range's frames and piping them over cost ~1 s per task."""
+    (in RAM-backed ``/dev/shm`` where there is room) that the parent reads back in one
+    pass, with no unpickling, and the names (in order) of the all-null text columns,
+    left out of the file and rebuilt on arrival (a beacon source leaves most of the 44
+    columns empty). Pickling a 256 MB web range's frames and piping them over cost ~1 s
+    of the worker's time per task."""
 
     path: str
     columns: list[str]
@@ -222,11 +223,17 @@ class _Packed(NamedTuple):
 _TEXT_DTYPES = {pa.string(): ARROW_STRING, pa.large_string(): ARROW_STRING}
 
 
-def _scratch_dir() -> str | None:
-    """Where workers leave their pieces and results: RAM-backed ``/dev/shm`` when it
-    is there and writable, else the system's temporary folder."""
+def _scratch_dir(need: int) -> str | None:
+    """Where workers leave their pieces and results: RAM-backed ``/dev/shm`` when it is
+    there, writable and has ``need`` bytes free (containers often give it 64 MB), else
+    the system's temporary folder."""
     shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+    try:
+        stats = os.statvfs(shm)
+    except OSError:
+        return None
+    room = stats.f_bavail * stats.f_frsize
+    return shm if os.access(shm, os.W_OK) and room >= need else None
 
 
 def _pack(touchpoints: pd.DataFrame, folder: str) -> _Packed:
@@ -240,9 +247,10 @@ def _pack(touchpoints: pd.DataFrame, folder: str) -> _Packed:
 
 
 def _unpack(packed: _Packed) -> pd.DataFrame:
-    """The worker's touchpoints, their buffers mapped from the file (then unlinked: the
-    mapping keeps the memory until the frame lets it go)."""
-    table = pa.ipc.open_file(pa.memory_map(packed.path)).read_all()
+    """The worker's touchpoints, read into the parent's memory; the file is removed at
+    once, so the scratch folder only ever holds the results in flight."""
+    with pa.OSFile(packed.path) as source:
+        table = pa.ipc.open_file(source).read_all()
     os.unlink(packed.path)
     frame = table.to_pandas(types_mapper=_TEXT_DTYPES.get)
     if not packed.empty:
@@ -359,7 +367,9 @@ def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, regio
     work = {key: Path(s.path).stat().st_size * WORK_PER_BYTE.get(s.kind, 4)
             for s, key in todo}
     target = _chunk_bytes(sum(work.values()), n_workers)  # work units per chunk
-    with tempfile.TemporaryDirectory(prefix="cxid-chunks-", dir=_scratch_dir()) as tmp, \
+    # room for the pieces and results in flight (a piece's result can outweigh it)
+    scratch = _scratch_dir(need=2 * size)
+    with tempfile.TemporaryDirectory(prefix="cxid-chunks-", dir=scratch) as tmp, \
             ProcessPoolExecutor(max_workers=n_workers) as pool:
         # every task (a whole input, or a piece of a split one) with its estimated
         # work; submitted longest first (LPT), so the two workers finish together
