@@ -395,3 +395,20 @@ def test_workers_fall_back_to_the_temp_folder_when_shared_memory_is_short(monkey
     parallel = pipeline.read_sources(sources, workers=2)[0]
     pd.testing.assert_frame_equal(parallel, serial)
     assert folders and list(tmp_path.iterdir()) == []
+
+
+def test_pieces_of_an_input_concatenate_without_python_objects_per_row():
+    """The user-agent column of a split input's pieces has a different category set in
+    each piece: it stays categorical (sorted union), equal to what pd.concat + a fresh
+    Categorical give, and the columns keep pd.concat's order."""
+    from cxid._frames import concat_rows
+
+    a = pd.DataFrame({"x": [1, 2], "ua": pd.Categorical(["b", None]), "s": ["p", "q"]})
+    b = pd.DataFrame({"x": [3], "ua": pd.Categorical(["a"]), "extra": ["e"]})
+    got = concat_rows([a, b])
+    want = pd.concat([a, b], ignore_index=True)
+    assert want["ua"].dtype == object  # what pandas alone does
+    assert isinstance(got["ua"].dtype, pd.CategoricalDtype)
+    assert list(got["ua"].cat.categories) == ["a", "b"]
+    assert list(got.columns) == list(want.columns)
+    pd.testing.assert_frame_equal(got.assign(ua=got["ua"].astype(object)), want)

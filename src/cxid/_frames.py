@@ -29,6 +29,29 @@ def arrow_text(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> pd.DataFrame
     return frame.astype(dict.fromkeys(text, ARROW_STRING)) if text else frame
 
 
+def concat_rows(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat(frames, ignore_index=True)``, except that a column categorical in every
+    frame stays categorical, with the sorted union of their categories (pandas falls
+    back to one Python object per row when the category sets differ, as a user agent
+    column's do across the pieces of one input)."""
+    from pandas.api.types import union_categoricals
+
+    frames = list(frames)
+    shared = [c for c in frames[0].columns
+              if all(c in f.columns and isinstance(f[c].dtype, pd.CategoricalDtype)
+                     for f in frames)] if frames else []
+    if not shared or len(frames) == 1:
+        return pd.concat(frames, ignore_index=True)
+    out = pd.concat([f.drop(columns=shared) for f in frames], ignore_index=True)
+    for c in shared:  # categories as objects: a cached input's may be typed otherwise
+        parts = [pd.Categorical.from_codes(f[c].array.codes,
+                                           categories=f[c].array.categories.astype(object))
+                 for f in frames]
+        out[c] = union_categoricals(parts, sort_categories=True)
+    order = list(dict.fromkeys(c for f in frames for c in f.columns))  # as pd.concat
+    return out[order]
+
+
 def group_labels(group: np.ndarray, labels: pd.Series, sep: str = "+") -> pd.Series:
     """Per group, its distinct labels sorted and joined by ``sep`` (index = group).
 

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cxid import __version__
-from cxid._frames import arrow_text
+from cxid._frames import arrow_text, concat_rows
 from cxid.config import SOURCE_KINDS, Config, SourceConfig, config_from_dict, load_config
 from cxid.engine import LocalEngine, get_engine, sum_counts
 from cxid.errors import ConfigError, CxidError
@@ -433,9 +433,13 @@ def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
         # infer in the future is the same, so its deprecation notice does not apply
         warnings.filterwarnings("ignore", "The behavior of DataFrame concatenation",
                                 FutureWarning)
-        stacked = pd.concat(aligned, ignore_index=True)
+        stacked = concat_rows(aligned)
     for c in CATEGORICAL_COLUMNS:  # one sorted category set, however the input was split
-        if c in stacked.columns:
+        if c not in stacked.columns:
+            continue
+        if isinstance(stacked[c].dtype, pd.CategoricalDtype):
+            stacked[c] = stacked[c].cat.remove_unused_categories()
+        else:
             stacked[c] = pd.Categorical(stacked[c].astype(object))
     return as_arrow_strings(stacked)
 

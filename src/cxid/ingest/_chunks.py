@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cxid._frames import concat_rows
 from cxid.ingest._common import is_gzip
 from cxid.ingest.email import split_mbox
 from cxid.schema import REJECTED_COLUMNS, ReadResult, conform
@@ -130,7 +131,7 @@ def merge_chunks(parts: Sequence[ReadResult], offsets: Sequence[int], path: str
     for (tp, rj), offset in zip(parts, offsets, strict=True):
         tps.append(tp.assign(file=_as_file(tp, path), line=tp["line"] + offset))
         rjs.append(rj.assign(file=path, line=rj["line"] + offset))
-    tp = pd.concat(tps, ignore_index=True)
+    tp = concat_rows(tps)  # user agents stay categorical across pieces
     rj = pd.concat(rjs, ignore_index=True)
     dup = (tp["record_id"].duplicated(keep="first") & tp["record_id"].notna()).to_numpy()
     if dup.any():
