@@ -267,13 +267,21 @@ def test_atomic_write_keeps_previous_outputs(tmp_path, monkeypatch, full):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+def read_in_small_pieces(monkeypatch, size):
+    """Make the pipeline read even the small samples in parallel, in pieces of ``size``
+    bytes."""
+    import cxid.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "CHUNK_BYTES", size)
+    monkeypatch.setattr(pipeline, "MIN_CHUNK_BYTES", 0)
+
+
 def test_parallel_chunked_reading_equals_serial(monkeypatch):
     import cxid.pipeline as pipeline
 
     serial = resolve(sample_sources(), workers=1)
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 20_000)  # web.jsonl, mbox -> chunks
-    monkeypatch.setattr(pipeline, "MIN_CHUNK_BYTES", 0)
+    read_in_small_pieces(monkeypatch, 20_000)  # web.jsonl, mbox -> chunks
     chunked = []
     real = pipeline._line_ranges
 
@@ -350,9 +358,7 @@ def test_two_split_inputs_read_in_parallel_equal_serial(tmp_path, monkeypatch):
     sources = [SourceConfig(name="web", kind="web", path=str(SAMPLES / "web.jsonl")),
                SourceConfig(name="web2", kind="web", path=str(other))]
     serial = pipeline.read_sources(sources, workers=1)[0]
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 50_000)
-    monkeypatch.setattr(pipeline, "MIN_CHUNK_BYTES", 0)
+    read_in_small_pieces(monkeypatch, 50_000)
     pieces = []
     real = pipeline._line_ranges
 
@@ -380,9 +386,7 @@ def test_workers_fall_back_to_the_temp_folder_when_shared_memory_is_short(monkey
     sources = [SourceConfig(name="web", kind="web", path=str(SAMPLES / "web.jsonl")),
                SourceConfig(name="email", kind="email", path=str(SAMPLES / "support.mbox"))]
     serial = pipeline.read_sources(sources, workers=1)[0]
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 50_000)
-    monkeypatch.setattr(pipeline, "MIN_CHUNK_BYTES", 0)
+    read_in_small_pieces(monkeypatch, 50_000)
     folders = []
     real = pipeline._scratch_dir
 
