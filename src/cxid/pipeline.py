@@ -425,8 +425,7 @@ def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
     for f in frames:
         missing = [c for c in columns if c not in f.columns]
         if missing:
-            f = f.assign(**{c: pd.Series(pd.NA, index=f.index, dtype=ARROW_STRING)
-                            for c in missing})
+            f = f.assign(**{c: null_strings(f.index) for c in missing})
         aligned.append(f[columns])
     with warnings.catch_warnings():
         # all-null columns are already typed (Arrow strings): the dtype pandas would

@@ -255,9 +255,6 @@ class Reasons:
         self.flagged = np.zeros(n, dtype=bool)
         self.text = np.full(n, None, dtype=object)
 
-    def __len__(self) -> int:
-        return len(self.flagged)
-
 
 def new_reasons(n: int) -> Reasons:
     """No reason yet for any of ``n`` records; :func:`flag` fills the first that applies."""
