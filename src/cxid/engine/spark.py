@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -90,6 +90,17 @@ SLICE_BYTES = 32 << 20
 #: Default size of the chunks a large JSON Lines file is read in (an mbox byte costs
 #: ~18x more: its chunks are ~1/18 of this, see ``WORK_PER_BYTE``).
 READ_CHUNK_BYTES = 16 << 20
+
+
+class RowsRead(NamedTuple):
+    """One source read into a DataFrame that stays on the executors
+    (:meth:`SparkEngine.read_rows`): reader rows (helper columns part, chunk, row, meta,
+    then the frame columns), and per chunk in file order its name ('' for a file read
+    whole), the records before it in the file, and its meta (columns, dtypes, row
+    counts, normalisation counts)."""
+
+    rows: DataFrame
+    chunks: list[tuple[str, int, dict[str, Any]]]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -363,6 +374,7 @@ def _read_partition(kind: str, source: str, mapping: dict | None, id_column: str
             meta: dict[str, Any] = {
                 part: [[c, _dtype_name(frame[c].dtype)] for c in frame.columns]
                 for part, frame in frames.items()}
+            meta["rows"] = {part: len(frame) for part, frame in frames.items()}
             if counts is not None:
                 meta["counts"] = counts
             rows = (b for part, frame in frames.items()
@@ -670,6 +682,53 @@ class SparkEngine(LocalEngine):
         del table, rows  # the parts hold the rows now
         counts = sum_counts([metas[name].get("counts", {}) for name in names])
         return merge_chunks(parts, [before for _, before in chunks], original), counts
+
+    @_jvm_lost
+    def read_rows(self, kind: str, path: str, *, source: str, mapping: dict | None,
+                  id_column: str | None, region: str) -> RowsRead:
+        """Read and normalise one source into a checkpointed DataFrame of reader rows
+        that stays on the executors (the frame flow, :mod:`cxid.engine.spark_read`):
+        per file or chunk one meta row, then its touchpoint and rejected rows. Only the
+        meta rows (one per chunk) come to the driver; a reader error is raised here."""
+        original = str(Path(path)) if "://" not in str(path) else str(path)
+        location = str(Path(path).resolve()) if "://" not in str(path) else str(path)
+        schema = _read_schema(_read_columns(mapping, normalised=True))
+        function = functools.partial(
+            _read_partition, kind, source, dict(mapping) if mapping else None, id_column,
+            original, region, schema, None)
+        with self._scratch("cxid-spark-read-") as folder:
+            chunks: list[tuple[str, int]] = [("", 0)]
+            if (folder is not None and "://" not in location and Path(location).is_file()
+                    and splittable(kind, location)):
+                size = max(self.read_chunk_bytes // WORK_PER_BYTE[kind], 1)
+                if Path(location).stat().st_size > size:
+                    chunk_dir = Path(folder, "chunks")
+                    chunk_dir.mkdir()
+                    chunks = [(PurePosixPath(c).name, before) for c, before in
+                              line_chunks(location, str(chunk_dir), kind, size)]
+                    log.info("%s: read in %d chunks of about %.1f MB", original, len(chunks),
+                             size / (1 << 20))
+            if chunks[0][0]:
+                files = self.spark.read.format("binaryFile").load(
+                    str(Path(folder, "chunks"))).select("path", "content")
+            elif (PurePosixPath(location.rstrip("/")).name.startswith(("_", "."))
+                  and "://" not in location):  # Spark's listing skips hidden names
+                files = self.spark.createDataFrame([(Path(location).read_bytes(),)],
+                                                   "content binary")
+            else:
+                files = self.spark.read.format("binaryFile").load(location).select("content")
+            # one task per chunk file; checkpointed while the chunk files exist
+            with _session_conf(self.spark, "spark.sql.files.maxPartitionBytes", "1"):
+                rows = files.mapInArrow(function, from_arrow_schema(schema)).localCheckpoint()
+            metas = dict(_metas(_collect_arrow(
+                rows.where(F.col(_PART) == "meta").select(_PART, _CHUNK, _META))))
+        names = [name for name, _ in chunks]
+        for name in names:  # the first chunk's error, as reading the file whole would
+            _raise_error(metas.get(name, {}))
+        if sorted(metas) != sorted(names):
+            raise IngestError(f"Spark read {len(metas)} files or chunks at this path, "
+                              f"expected {len(names)}", source=source, file=original)
+        return RowsRead(rows, [(name, before, metas[name]) for name, before in chunks])
 
     # ------------------------------------------------------------------ block_pairs
     @_jvm_lost
