@@ -15,7 +15,7 @@ import os
 import tempfile
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -38,7 +38,7 @@ from cxid.ingest._chunks import (
     splittable,
 )
 from cxid.link.blocking import DEFAULT_RULES
-from cxid.link.fragments import build_fragments
+from cxid.link.fragments import Fragments, build_fragments
 from cxid.link.identifiers import link_identifiers
 from cxid.link.match import (
     DEFAULT_COMPARISONS,
@@ -143,8 +143,7 @@ def read_sources(
     eng = engine or get_engine()
 
     def key_of(s: SourceConfig, sha: str) -> str:
-        return cache_key(sha, name=s.name, kind=s.kind, mapping=dict(s.mapping),
-                         id_column=s.id_column, region=default_region, version=__version__)
+        return input_cache_key(s, sha, default_region)
 
     # with a state, the hashes decide what its cache holds, so they come first; without
     # one, the inputs are hashed along with the reading (by the workers, at the end)
@@ -170,20 +169,35 @@ def read_sources(
         touchpoints.append(tp)
         rejected.append(rj)
         n_ok, n_bad = len(tp), len(rj)
-        inputs.append({
-            "source": s.name, "kind": s.kind, "path": str(s.path), "sha256": sha,
-            "cache_key": key,
-            "bytes": Path(s.path).stat().st_size, "records_read": n_ok + n_bad,
-            "records_accepted": n_ok, "records_rejected": n_bad, "cached": hit is not None,
-            "seconds": round(seconds, 3),
-            "normalization": report if report is not None else "cached",
-        })
+        inputs.append(input_entry(s, sha, key, n_ok, n_bad, seconds,
+                                  report if report is not None else "cached"))
         log.info("read %s (%s): %d records, %d rejected%s", s.name, s.kind, n_ok, n_bad,
                  " (cached)" if hit is not None else "")
     all_tp = _stack(touchpoints)
     all_rejected = conform(pd.concat(rejected, ignore_index=True), REJECTED_COLUMNS)
     return all_tp, all_rejected, inputs, cache
 
+
+
+def input_entry(s: SourceConfig, sha: str, key: str, accepted: int, rejected: int,
+                seconds: float, normalization: dict[str, Any] | str) -> dict[str, Any]:
+    """The manifest's entry for one input (``normalization`` is "cached" for an input
+    taken from the state's cache)."""
+    return {
+        "source": s.name, "kind": s.kind, "path": str(s.path), "sha256": sha,
+        "cache_key": key,
+        "bytes": Path(s.path).stat().st_size, "records_read": accepted + rejected,
+        "records_accepted": accepted, "records_rejected": rejected,
+        "cached": normalization == "cached", "seconds": round(seconds, 3),
+        "normalization": normalization,
+    }
+
+
+def input_cache_key(s: SourceConfig, sha: str, region: str) -> str:
+    """Key of one input's normalised rows in a state's cache: the file's hash and how
+    it was read."""
+    return cache_key(sha, name=s.name, kind=s.kind, mapping=dict(s.mapping),
+                     id_column=s.id_column, region=region, version=__version__)
 
 
 #: Inputs smaller than this in total are read in-process (a pool costs more than it saves).
@@ -537,40 +551,12 @@ def resolve(
     clock.lap("fragments")
     m = cfg.matching
     comparisons = m.comparisons or DEFAULT_COMPARISONS
-    match: MatchResult | None = None
-    accepted = refused_edges = None
-    if m.enabled and fragments.n > 1:
-        model = None
-        if m.model:
-            model = FellegiSunter.load(m.model)
-        elif prior_state is not None and prior_state.model_json and not refit:
-            model = FellegiSunter.from_json(prior_state.model_json)
-        linked = linked_record_pairs(touchpoints, det.fragment, seed=m.seed) \
-            if model is None and m.learn_m_from_links else None
-        match = match_fragments(
-            fragments, rules=m.blocking or DEFAULT_RULES, comparisons=comparisons, model=model,
-            linked=linked, engine=eng,
-            exclude_same_source=m.link_only, u_sample=m.u_sample,
-            max_block_size=m.max_block_size, max_pairs=m.max_pairs, seed=m.seed, progress=bar,
-        )
-        above = match.pairs[match.pairs["match_probability"] >= m.threshold]
-        clusters = guarded_clusters(
-            fragments, above["fragment_l"].to_numpy(), above["fragment_r"].to_numpy(),
-            above["match_weight"].to_numpy(), engine=eng,
-        )
-        fragment_cluster = clusters.label
-        del linked  # training pairs are no longer needed: free them before the outputs
-        refused_keys = pd.MultiIndex.from_frame(clusters.refused[["fragment_l", "fragment_r"]])
-        is_refused = pd.MultiIndex.from_frame(above[["fragment_l", "fragment_r"]]).isin(
-            refused_keys)
-        accepted = above[~is_refused]
-        refused_edges = above[is_refused].merge(
-            clusters.refused[["fragment_l", "fragment_r", "reason"]], on=["fragment_l",
-                                                                        "fragment_r"])
-        bar.message(f"matching: {len(match.pairs):,} pairs scored, {len(above):,} above "
-                    f"{m.threshold}, {len(refused_edges):,} refused by guardrails")
-    else:
-        fragment_cluster = np.arange(fragments.n, dtype=np.int64)
+    matched = match_and_cluster(
+        fragments, lambda: linked_record_pairs(touchpoints, det.fragment, seed=m.seed),
+        cfg, model_json=prior_state.model_json if prior_state is not None and not refit
+        else None, engine=eng, progress=bar)
+    match, accepted, refused_edges = matched.match, matched.accepted, matched.refused
+    fragment_cluster = matched.fragment_cluster
     cluster = fragment_cluster[det.fragment]
     del fragments
 
@@ -598,44 +584,16 @@ def resolve(
     rejected = arrow_text(conform(rejected, REJECTED_COLUMNS))
 
     clock.lap("links")
-    n_in = sum(i["records_read"] for i in inputs)
-    sizes = customers["records"].to_numpy()
-    counts = {
-        "records_in": int(n_in),
-        "identities": len(identities),
-        "rejected": len(rejected),
-        "customers": len(customers),
-        "fragments": det.n_fragments,
-        "identifier_values_suppressed": len(det.suppressed),
-        "identifier_values_refused": len(det.refused),
-        "candidate_pairs": len(match.pairs) if match is not None else 0,
-        "match_edges": len(accepted) if accepted is not None else 0,
-        "merges_refused": len(refused_edges) if refused_edges is not None else 0,
-        "largest_customer": int(sizes.max()) if len(sizes) else 0,
-    }
-    if counts["identities"] + counts["rejected"] != counts["records_in"]:
-        raise CxidError(
-            f"record accounting broken: {counts['records_in']} in, "
-            f"{counts['identities']} identities + {counts['rejected']} rejected out"
-        )
-    manifest = {
-        "cxid_version": __version__,
-        "run": run,
-        "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
-        "seconds": round(time.perf_counter() - started, 3),
-        "stage_seconds": clock.seconds,
-        "inputs": inputs,
-        "counts": counts,
-        "cluster_sizes": _size_distribution(sizes),
-        "rejected_by_reason": _reasons(rejected),
-        "normalization": _normalization_counts(touchpoints),
-        "deterministic": det.stats,
-        "matching": match.stats if match is not None else {},
-        "blocking": match.blocking.to_dict("records") if match is not None else [],
-        "id_changes": {"merge": int((history["reason"] == "merge").sum()),
-                       "split": int((history["reason"] == "split").sum())},
-        "config": cfg.with_sources(srcs).to_dict(),
-    }
+    manifest = run_manifest(
+        run=run, started=started, clock=clock, inputs=inputs, n_identities=len(identities),
+        n_rejected=len(rejected), sizes=customers["records"].to_numpy(), det_stats=det.stats,
+        n_suppressed=len(det.suppressed), n_refused=len(det.refused), matched=matched,
+        rejected_by_reason=_reasons(rejected),
+        normalization=_normalization_counts(touchpoints),
+        id_changes={"merge": int((history["reason"] == "merge").sum()),
+                    "split": int((history["reason"] == "split").sum())},
+        config=cfg.with_sources(srcs).to_dict())
+    counts = manifest["counts"]
     bar.message(
         f"{counts['records_in']:,} records in -> {counts['identities']:,} identities "
         f"({counts['customers']:,} customers) + {counts['rejected']:,} rejected"
@@ -662,6 +620,57 @@ def resolve(
     )
 
 
+class Matched(NamedTuple):
+    """Probabilistic matching and guarded clustering of one run's fragments: the
+    cluster of each fragment, the scored pairs, and the pairs above the threshold the
+    clustering accepted or refused (with the reason); None when matching did not run."""
+
+    fragment_cluster: np.ndarray
+    match: MatchResult | None
+    accepted: pd.DataFrame | None
+    refused: pd.DataFrame | None
+
+
+def match_and_cluster(fragments: Fragments, linked_pairs: Callable[[], Any], cfg: Config, *,
+                      model_json: str | None, engine: LocalEngine, progress: Progress
+                      ) -> Matched:
+    """Score fragment pairs (the config's model, else ``model_json`` from a state, else
+    one fitted with m learnt from ``linked_pairs()``: the deterministic links' record
+    pairs) and cluster them with the guardrails. Both engines' flows run this on the
+    driver: its input and output are per fragment, not per record."""
+    m = cfg.matching
+    if not (m.enabled and fragments.n > 1):
+        return Matched(np.arange(fragments.n, dtype=np.int64), None, None, None)
+    model = None
+    if m.model:
+        model = FellegiSunter.load(m.model)
+    elif model_json:
+        model = FellegiSunter.from_json(model_json)
+    linked = linked_pairs() if model is None and m.learn_m_from_links else None
+    match = match_fragments(
+        fragments, rules=m.blocking or DEFAULT_RULES,
+        comparisons=m.comparisons or DEFAULT_COMPARISONS, model=model, linked=linked,
+        engine=engine, exclude_same_source=m.link_only, u_sample=m.u_sample,
+        max_block_size=m.max_block_size, max_pairs=m.max_pairs, seed=m.seed,
+        progress=progress,
+    )
+    del linked  # training pairs are no longer needed: free them before the outputs
+    above = match.pairs[match.pairs["match_probability"] >= m.threshold]
+    clusters = guarded_clusters(
+        fragments, above["fragment_l"].to_numpy(), above["fragment_r"].to_numpy(),
+        above["match_weight"].to_numpy(), engine=engine,
+    )
+    refused_keys = pd.MultiIndex.from_frame(clusters.refused[["fragment_l", "fragment_r"]])
+    is_refused = pd.MultiIndex.from_frame(above[["fragment_l", "fragment_r"]]).isin(
+        refused_keys)
+    refused = above[is_refused].merge(
+        clusters.refused[["fragment_l", "fragment_r", "reason"]],
+        on=["fragment_l", "fragment_r"])
+    progress.message(f"matching: {len(match.pairs):,} pairs scored, {len(above):,} above "
+                     f"{m.threshold}, {len(refused):,} refused by guardrails")
+    return Matched(clusters.label, match, above[~is_refused], refused)
+
+
 class _StageClock:
     """Wall time per pipeline stage, for the manifest (benchmarks read it)."""
 
@@ -673,6 +682,53 @@ class _StageClock:
         now = time.perf_counter()
         self.seconds[stage] = round(now - self._last, 3)
         self._last = now
+
+
+def run_manifest(*, run: int, started: float, clock: _StageClock, inputs: list[dict[str, Any]],
+                 n_identities: int, n_rejected: int, sizes: np.ndarray,
+                 det_stats: dict[str, int], n_suppressed: int, n_refused: int,
+                 matched: Matched, rejected_by_reason: dict[str, int],
+                 normalization: dict[str, int], id_changes: dict[str, int],
+                 config: dict[str, Any]) -> dict[str, Any]:
+    """The run manifest (both engines' flows), after checking that every record read
+    came out: in the identities or in rejected."""
+    n_in = sum(i["records_read"] for i in inputs)
+    match = matched.match
+    counts = {
+        "records_in": int(n_in),
+        "identities": int(n_identities),
+        "rejected": int(n_rejected),
+        "customers": len(sizes),
+        "fragments": det_stats.get("fragments", 0),
+        "identifier_values_suppressed": int(n_suppressed),
+        "identifier_values_refused": int(n_refused),
+        "candidate_pairs": len(match.pairs) if match is not None else 0,
+        "match_edges": len(matched.accepted) if matched.accepted is not None else 0,
+        "merges_refused": len(matched.refused) if matched.refused is not None else 0,
+        "largest_customer": int(sizes.max()) if len(sizes) else 0,
+    }
+    if counts["identities"] + counts["rejected"] != counts["records_in"]:
+        raise CxidError(
+            f"record accounting broken: {counts['records_in']} in, "
+            f"{counts['identities']} identities + {counts['rejected']} rejected out"
+        )
+    return {
+        "cxid_version": __version__,
+        "run": run,
+        "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "seconds": round(time.perf_counter() - started, 3),
+        "stage_seconds": clock.seconds,
+        "inputs": inputs,
+        "counts": counts,
+        "cluster_sizes": _size_distribution(sizes),
+        "rejected_by_reason": rejected_by_reason,
+        "normalization": normalization,
+        "deterministic": det_stats,
+        "matching": match.stats if match is not None else {},
+        "blocking": match.blocking.to_dict("records") if match is not None else [],
+        "id_changes": id_changes,
+        "config": config,
+    }
 
 
 def _size_distribution(sizes: np.ndarray) -> dict[str, int]:
