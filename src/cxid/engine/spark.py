@@ -717,9 +717,14 @@ class SparkEngine(LocalEngine):
                                                    "content binary")
             else:
                 files = self.spark.read.format("binaryFile").load(location).select("content")
-            # one task per chunk file; checkpointed while the chunk files exist
-            with _session_conf(self.spark, "spark.sql.files.maxPartitionBytes", "1"):
-                rows = files.mapInArrow(function, from_arrow_schema(schema)).localCheckpoint()
+            # one task per chunk file (Spark would pack small files together up to
+            # maxPartitionBytes); checkpointed while the chunk files exist
+            rows = files.mapInArrow(function, from_arrow_schema(schema))
+            if chunks[0][0]:
+                with _session_conf(self.spark, "spark.sql.files.maxPartitionBytes", "1"):
+                    rows = rows.localCheckpoint()
+            else:
+                rows = rows.localCheckpoint()
             metas = dict(_metas(_collect_arrow(
                 rows.where(F.col(_PART) == "meta").select(_PART, _CHUNK, _META))))
         names = [name for name, _ in chunks]
@@ -828,12 +833,18 @@ class SparkEngine(LocalEngine):
             Path(target).mkdir(parents=True, exist_ok=True)
             LocalEngine().write_table(frame, Path(target) / "part-00000.parquet")
             return
-        df = self._to_spark(frame.reset_index(drop=True))
-        # TIMESTAMP_MICROS: readable as UTC timestamps. One part per partition (at most
-        # SLICE_BYTES each), named in row order: reading the folder gives the frame's order.
+        # one part per partition (at most SLICE_BYTES each), named in row order:
+        # reading the folder gives the frame's order
+        self.write_frame(self._to_spark(frame.reset_index(drop=True)), path)
+
+    @_jvm_lost
+    def write_frame(self, df: DataFrame, path: Path) -> None:
+        """Write a DataFrame as a folder of parquet parts, named in the DataFrame's
+        order (so reading the folder back keeps a sorted DataFrame's order)."""
+        # TIMESTAMP_MICROS: readable as UTC timestamps
         with _session_conf(self.spark, "spark.sql.parquet.outputTimestampType",
                            "TIMESTAMP_MICROS"):
-            df.write.mode("overwrite").parquet(target)
+            df.write.mode("overwrite").parquet(str(path))
 
     def cancel_jobs(self) -> None:
         """Cancel every running Spark job of this session (a run that has failed does
