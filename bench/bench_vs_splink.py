@@ -89,17 +89,20 @@ def _tree_rss(proc: psutil.Process) -> int:
 
 def measure_child(result_path: Path, timeout: float, log_path: Path, cmd: list[str]) -> int:
     """Wrapper-process side: run ``cmd``, poll its process tree's RSS every 50 ms, and
-    write wall time, sampled peak RSS and ``ru_maxrss`` of the children to
-    ``result_path``. Runs in a fresh process, so RUSAGE_CHILDREN covers only ``cmd``."""
+    write wall time, sampled peak RSS (of the tree, and of the process itself: with
+    Spark, the Python driver without its JVM and workers) and ``ru_maxrss`` of the
+    children to ``result_path``. Runs in a fresh process, so RUSAGE_CHILDREN covers only ``cmd``."""
     with open(log_path, "wb") as log:
         started = time.perf_counter()
         child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True)
         proc = psutil.Process(child.pid)
-        peak = 0
+        peak = root = 0
         timed_out = False
         while child.poll() is None:
             peak = max(peak, _tree_rss(proc))
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                root = max(root, proc.memory_info().rss)  # the Python process alone
             if time.perf_counter() - started > timeout:
                 timed_out = True
                 os.killpg(child.pid, signal.SIGKILL)  # the session this wrapper started
@@ -113,6 +116,7 @@ def measure_child(result_path: Path, timeout: float, log_path: Path, cmd: list[s
         "timed_out": timed_out,
         "wall_seconds": wall,
         "peak_rss_sampled_mb": peak / 2**20,
+        "peak_rss_root_mb": root / 2**20,
         "ru_maxrss_mb": maxrss_kib / 1024,
     }
     result_path.write_text(json.dumps(result) + "\n")

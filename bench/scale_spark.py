@@ -6,10 +6,12 @@
 For each population (generated once with ``cxid.synth`` into ``OUT/data_<persons>_seed<seed>``,
 or the folders given with ``--data``, which must hold the six native files) it runs
 ``python -m cxid -q resolve --engine local`` and ``--engine spark`` on the six files, each
-in a fresh measured process, and reports wall time, peak RSS of the whole process tree
-(the Spark JVM and its Python workers are children of the measured process, so they are
-counted), stage timings from the run manifest, and whether both engines gave every
-record the same customer id. Writes ``OUT/scale_spark.json``. Reports numbers; asserts
+in a fresh measured process (and ``cxid.resolve(engine="spark")``, the driver flow),
+and reports wall time, peak RSS of the whole process tree (the Spark JVM and its
+Python workers are children of the measured process, so they are counted) and of the
+Python driver process alone (what the frame flow keeps small), stage timings from
+the run manifest, and whether the Spark runs gave every record the local engine's
+customer id. Writes ``OUT/scale_spark.json``. Reports numbers; asserts
 nothing: a run over ``--timeout`` is stopped and reported as timed out, a failed run
 (e.g. the JVM out of heap) is reported with its first error line.
 """
@@ -25,7 +27,14 @@ from typing import Any
 
 from bench_vs_splink import SOURCE_FILES, ensure_data, machine, measured_run
 
-ENGINES = ("local", "spark")
+#: local: the local engine; spark: the Spark frame flow (what ``cxid resolve --engine
+#: spark`` runs); spark_driver: ``cxid.resolve(engine="spark")``, whose Python driver
+#: holds the per-record frames between engine operations (the flow before the frame
+#: flow; still the one for runs with a state).
+ENGINES = ("local", "spark", "spark_driver")
+_DRIVER_FLOW = ("import sys; from cxid.pipeline import resolve; "
+                "files = dict(a.split('=', 1) for a in sys.argv[2:]); "
+                "resolve(files, engine='spark').write(sys.argv[1], engine='spark')")
 
 
 def same_customer_ids(local_out: Path, spark_out: Path) -> dict[str, Any]:
@@ -49,8 +58,12 @@ def run_engine(engine: str, files: dict[str, Path], out: Path, name: str,
                timeout: float) -> dict[str, Any]:
     """One measured ``cxid resolve`` run; its measurement plus the manifest's numbers."""
     run_out = out / name
-    cmd = [sys.executable, "-m", "cxid", "-q", "resolve", f"--engine={engine}",
-           *[f"--source={k}={files[k]}" for k in SOURCE_FILES], f"--out={run_out}"]
+    if engine == "spark_driver":
+        cmd = [sys.executable, "-c", _DRIVER_FLOW, str(run_out),
+               *[f"{k}={files[k]}" for k in SOURCE_FILES]]
+    else:
+        cmd = [sys.executable, "-m", "cxid", "-q", "resolve", f"--engine={engine}",
+               *[f"--source={k}={files[k]}" for k in SOURCE_FILES], f"--out={run_out}"]
     print(f"[{name}] ...", end=" ", flush=True)
     work = out / "scale_spark_work"
     try:
@@ -106,23 +119,24 @@ def main(argv: list[str] | None = None) -> int:
         runs = {e: run_engine(e, files, out, f"scale_spark_{label}_{e}", args.timeout)
                 for e in ENGINES}
         done = not any(r.get("failed") for r in runs.values())
-        compare = same_customer_ids(Path(runs["local"]["out"]), Path(runs["spark"]["out"])) \
-            if done else None
+        compare = {e: same_customer_ids(Path(runs["local"]["out"]), Path(runs[e]["out"]))
+                   for e in ENGINES if e != "local"} if done else None
         rows.append({"input": label, "runs": runs, "customer_ids": compare})
     result = {"machine": machine(), "driver_memory": args.driver_memory, "inputs": rows}
     out.mkdir(parents=True, exist_ok=True)
     (out / "scale_spark.json").write_text(json.dumps(result, indent=2) + "\n")
 
-    print(f"\n{'input':>10} {'touchpoints':>12} {'engine':>6} {'time s':>16} {'peak GB':>8} "
-          f"{'same ids':>8}")
+    print(f"\n{'input':>10} {'touchpoints':>12} {'engine':>12} {'time s':>16} {'peak GB':>8} "
+          f"{'Python GB':>9} {'same ids':>8}")
     for row in rows:
         for engine, r in row["runs"].items():
-            same = "-" if row["customer_ids"] is None else \
-                ("yes" if row["customer_ids"]["identical"] else "NO")
+            same = "-" if row["customer_ids"] is None or engine == "local" else \
+                ("yes" if row["customer_ids"][engine]["identical"] else "NO")
             time_s = f"{r['wall_seconds']:.1f}" + (" (timeout)" if r["timed_out"] else
                                                    " (failed)" if r.get("failed") else "")
-            print(f"{row['input']:>10} {r.get('touchpoints', 0):>12,} {engine:>6} "
-                  f"{time_s:>16} {r['peak_rss_mb'] / 1024:>8.2f} {same:>8}")
+            print(f"{row['input']:>10} {r.get('touchpoints', 0):>12,} {engine:>12} "
+                  f"{time_s:>16} {r['peak_rss_mb'] / 1024:>8.2f} "
+                  f"{r.get('peak_rss_root_mb', 0) / 1024:>9.2f} {same:>8}")
     return 0
 
 

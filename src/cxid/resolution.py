@@ -78,24 +78,7 @@ class Resolution:
     # ------------------------------------------------------------------ reporting
     def summary(self) -> str:
         """A few lines of counts for humans (no personal data)."""
-        c = self.manifest.get("counts", {})
-        lines = [
-            f"records in        {c.get('records_in', 0):>10,}",
-            f"identities        {c.get('identities', 0):>10,}",
-            f"rejected          {c.get('rejected', 0):>10,}",
-            f"customers         {c.get('customers', 0):>10,}",
-            f"largest customer  {c.get('largest_customer', 0):>10,} records",
-            f"candidate pairs   {c.get('candidate_pairs', 0):>10,}",
-            f"match edges       {c.get('match_edges', 0):>10,}",
-            f"merges refused    {c.get('merges_refused', 0):>10,}",
-            f"identifier values suppressed {c.get('identifier_values_suppressed', 0):,}, "
-            f"refused {c.get('identifier_values_refused', 0):,}",
-            "customer sizes: " + ", ".join(
-                f"{k}: {v:,}" for k, v in self.manifest.get("cluster_sizes", {}).items() if v),
-        ]
-        for reason, n in self.manifest.get("rejected_by_reason", {}).items():
-            lines.append(f"  rejected: {reason}: {n:,}")
-        return "\n".join(lines)
+        return summary_text(self.manifest)
 
     def largest_customers(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` customers with the most records (worth a look for over-merging)."""
@@ -226,12 +209,8 @@ class Resolution:
             write_table(self.links, tmp / "links.parquet")
             write_table(self.rejected, tmp / "rejected.parquet")
             write_table(self.id_history, tmp / "id_history.parquet")
-            guards = pd.concat(
-                [self.suppressed.assign(decision="suppressed"),
-                 self.refused.assign(decision="refused")], ignore_index=True)
-            guards = guards.astype({c: "string" for c in ("kind", "value", "reason", "decision")
-                                    if c in guards.columns})
-            write_table(guards, tmp / "identifier_guards.parquet")
+            write_table(guard_table(self.suppressed, self.refused),
+                        tmp / "identifier_guards.parquet")
             if self.model is not None:
                 self.model.save(tmp / "model.json")
             (tmp / "manifest.json").write_text(
@@ -264,3 +243,32 @@ class Resolution:
         return Path(path)
 
 
+def guard_table(suppressed: pd.DataFrame, refused: pd.DataFrame) -> pd.DataFrame:
+    """The identifier_guards output: the values deterministic linking suppressed and
+    refused, with a ``decision`` column saying which."""
+    guards = pd.concat([suppressed.assign(decision="suppressed"),
+                        refused.assign(decision="refused")], ignore_index=True)
+    return guards.astype({c: "string" for c in ("kind", "value", "reason", "decision")
+                          if c in guards.columns})
+
+
+def summary_text(manifest: dict[str, Any]) -> str:
+    """A few lines of counts of a run manifest for humans (no personal data)."""
+    c = manifest.get("counts", {})
+    lines = [
+        f"records in        {c.get('records_in', 0):>10,}",
+        f"identities        {c.get('identities', 0):>10,}",
+        f"rejected          {c.get('rejected', 0):>10,}",
+        f"customers         {c.get('customers', 0):>10,}",
+        f"largest customer  {c.get('largest_customer', 0):>10,} records",
+        f"candidate pairs   {c.get('candidate_pairs', 0):>10,}",
+        f"match edges       {c.get('match_edges', 0):>10,}",
+        f"merges refused    {c.get('merges_refused', 0):>10,}",
+        f"identifier values suppressed {c.get('identifier_values_suppressed', 0):,}, "
+        f"refused {c.get('identifier_values_refused', 0):,}",
+        "customer sizes: " + ", ".join(
+            f"{k}: {v:,}" for k, v in manifest.get("cluster_sizes", {}).items() if v),
+    ]
+    for reason, n in manifest.get("rejected_by_reason", {}).items():
+        lines.append(f"  rejected: {reason}: {n:,}")
+    return "\n".join(lines)
