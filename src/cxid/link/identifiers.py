@@ -19,7 +19,7 @@ Both lists are returned so every decision can be audited.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,22 +101,40 @@ class _Graph:
                              "value": pd.array(values, dtype=ARROW_STRING)})
 
 
-def _graph(touchpoints: pd.DataFrame, rules: Sequence[IdentifierRule]) -> _Graph:
-    rows, nodes, kinds, values = [], [], [], []
-    offset = 0
-    for rule in rules:
+def identifier_values(
+    touchpoints: pd.DataFrame, rules: Sequence[IdentifierRule]
+) -> Iterator[tuple[int, int, np.ndarray, pa.ChunkedArray]]:
+    """Every identifier value of a batch of touchpoints, per deterministic rule (in rule
+    order) and column of its kind (in :data:`IDENTIFIER_COLUMNS` order): the rule's
+    index in ``rules``, the column's index in its kind, the positions of the rows where
+    it is set (row order) and their values as Arrow large strings.
+
+    The one definition of "identifier value of a record", shared by the local graph and
+    the Spark frame flow (run there on each Arrow batch of the touchpoints)."""
+    for rule_index, rule in enumerate(rules):
         if not rule.deterministic:
             continue
-        cols = [c for c in IDENTIFIER_COLUMNS[rule.kind] if c in touchpoints.columns]
-        kind_rows, kind_values = [], []
-        for column in cols:
+        for column_index, column in enumerate(IDENTIFIER_COLUMNS[rule.kind]):
+            if column not in touchpoints.columns:
+                continue
             col = touchpoints[column]
             mask = col.notna().to_numpy()
             if mask.any():
-                kind_rows.append(np.flatnonzero(mask))
-                kind_values.extend(arrow_strings(col).filter(pa.array(mask)).chunks)
-        if not kind_rows:
-            continue
+                yield (rule_index, column_index, np.flatnonzero(mask),
+                       arrow_strings(col).filter(pa.array(mask)))
+
+
+def _graph(touchpoints: pd.DataFrame, rules: Sequence[IdentifierRule]) -> _Graph:
+    rows, nodes, kinds, values = [], [], [], []
+    offset = 0
+    # one node per (rule, value): values of a rule are numbered in first-appearance
+    # order over its columns taken one after the other
+    by_rule: dict[int, tuple[list[np.ndarray], list[pa.Array]]] = {}
+    for rule_index, _, positions, found in identifier_values(touchpoints, rules):
+        kind_rows, kind_values = by_rule.setdefault(rule_index, ([], []))
+        kind_rows.append(positions)
+        kind_values.extend(found.chunks)
+    for rule_index, (kind_rows, kind_values) in by_rule.items():
         r = np.concatenate(kind_rows)
         # Arrow hashes the UTF-8 bytes (first-appearance order, like pd.factorize)
         encoded = pc.dictionary_encode(
@@ -125,7 +143,7 @@ def _graph(touchpoints: pd.DataFrame, rules: Sequence[IdentifierRule]) -> _Graph
         uniques = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
         rows.append(r)
         nodes.append(codes.astype(np.int64) + offset)
-        kinds.append(np.full(len(uniques), rule.kind, dtype=object))
+        kinds.append(np.full(len(uniques), rules[rule_index].kind, dtype=object))
         values.append(uniques)
         offset += len(uniques)
     if not rows:
@@ -155,18 +173,23 @@ def _distinct_per_node(node: np.ndarray, codes: np.ndarray, n_nodes: int) -> np.
     return np.bincount(pairs // width, minlength=n_nodes)
 
 
-def _suppress(graph: _Graph, accounts: np.ndarray, people: np.ndarray,
-              rules: Sequence[IdentifierRule]) -> tuple[np.ndarray, pd.DataFrame]:
-    """Mask of edges kept, and a table of suppressed values with reasons."""
-    n_nodes = len(graph.node_kind)
-    records = np.bincount(graph.node, minlength=n_nodes)
-    n_accounts = _distinct_per_node(graph.node, accounts[graph.row], n_nodes)
-    n_people = _distinct_per_node(graph.node, people[graph.row], n_nodes)
+def suppression_verdict(
+    n_accounts: np.ndarray, n_people: np.ndarray, kinds: np.ndarray,
+    rules: Sequence[IdentifierRule],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which identifier values are not evidence, and why.
+
+    Per value: its distinct account ids and people (non-null), and its kind. Returns
+    the indices of the values over their kind's limits and, for each, the reason text.
+    Shared by both engines so that the verdict and its wording cannot drift apart.
+    """
     limit = {r.kind: r for r in rules}
     max_acc = np.array([limit[k].max_accounts if limit[k].max_accounts is not None else -1
-                        for k in graph.node_kind], np.int64)
+                        for k in kinds], np.int64)
     max_ppl = np.array([limit[k].max_people if limit[k].max_people is not None else -1
-                        for k in graph.node_kind], np.int64)
+                        for k in kinds], np.int64)
+    n_accounts = np.asarray(n_accounts, np.int64)
+    n_people = np.asarray(n_people, np.int64)
     too_acc = (max_acc >= 0) & (n_accounts > max_acc)
     too_ppl = (max_ppl >= 0) & (n_people > max_ppl)
     bad = np.flatnonzero(too_acc | too_ppl)
@@ -179,10 +202,21 @@ def _suppress(graph: _Graph, accounts: np.ndarray, people: np.ndarray,
                                 " people (limit "),
                     np.char.add(max_ppl[bad].astype(str), ")")),
     )
+    return bad, reason.astype(object)
+
+
+def _suppress(graph: _Graph, accounts: np.ndarray, people: np.ndarray,
+              rules: Sequence[IdentifierRule]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Mask of edges kept, and a table of suppressed values with reasons."""
+    n_nodes = len(graph.node_kind)
+    records = np.bincount(graph.node, minlength=n_nodes)
+    n_accounts = _distinct_per_node(graph.node, accounts[graph.row], n_nodes)
+    n_people = _distinct_per_node(graph.node, people[graph.row], n_nodes)
+    bad, reason = suppression_verdict(n_accounts, n_people, graph.node_kind, rules)
     suppressed = pd.DataFrame({
         "kind": graph.node_kind[bad], "value": graph.node_value[bad],
         "records": records[bad], "accounts": n_accounts[bad], "people": n_people[bad],
-        "reason": reason.astype(object),
+        "reason": reason,
     })
     bad_node = np.zeros(n_nodes, bool)
     bad_node[bad] = True
