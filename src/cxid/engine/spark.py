@@ -497,6 +497,29 @@ def _is_star_forest(edges: DataFrame) -> bool:
     return bad.isEmpty()
 
 
+def star_roots(edges: DataFrame) -> DataFrame:
+    """Connected components of an edge DataFrame ``(a, b)`` (long node ids): one row
+    ``(node, root)`` per node of an edge, ``root`` the smallest node of its component.
+
+    Large-star / small-star rounds (Kiveris et al. 2014) until each component is a
+    star around its smallest node; each round's edges are checkpointed so the plan
+    does not grow with the rounds. Shared by :meth:`SparkEngine.connected_components`
+    and the frame flow (:mod:`cxid.engine.spark_links`), whose graphs never leave the
+    executors.
+    """
+    edges = (edges.select(F.greatest("a", "b").alias("a"), F.least("a", "b").alias("b"))
+             .where(F.col("a") != F.col("b")).distinct().localCheckpoint())
+    rounds = 0
+    while not _is_star_forest(edges):
+        rounds += 1
+        if rounds > _MAX_ROUNDS:
+            raise CxidError(f"connected components did not converge in {_MAX_ROUNDS} rounds")
+        edges = _small_star(_large_star(edges)).localCheckpoint()
+    log.info("connected components: %d large-star/small-star rounds", rounds)
+    hubs = edges.select(F.col("b").alias("node"), F.col("b").alias("root")).distinct()
+    return edges.select(F.col("a").alias("node"), F.col("b").alias("root")).unionByName(hubs)
+
+
 # --------------------------------------------------------------------------- engine
 class SparkEngine(LocalEngine):
     """Engine on a Spark session: the given one, the active one, or a new local one
@@ -809,18 +832,9 @@ class SparkEngine(LocalEngine):
         keep = left != right
         if keep.any():
             edges = self._to_spark(pd.DataFrame({"a": left[keep], "b": right[keep]}))
-            edges = (edges.select(F.greatest("a", "b").alias("a"), F.least("a", "b").alias("b"))
-                     .distinct().localCheckpoint())
-            rounds = 0
-            while not _is_star_forest(edges):
-                rounds += 1
-                if rounds > _MAX_ROUNDS:
-                    raise CxidError(f"connected components did not converge in {_MAX_ROUNDS} "
-                                    "rounds")
-                edges = _small_star(_large_star(edges)).localCheckpoint()
-            log.info("connected components: %d large-star/small-star rounds", rounds)
-            stars = _collect_arrow(edges)
-            labels[stars["a"].to_numpy()] = stars["b"].to_numpy()
+            roots = star_roots(edges)
+            stars = _collect_arrow(roots.where(F.col("node") != F.col("root")))
+            labels[stars["node"].to_numpy()] = stars["root"].to_numpy()
         return dense_labels(labels)
 
     # ------------------------------------------------------------------ write
