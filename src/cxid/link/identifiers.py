@@ -253,6 +253,12 @@ def _find(parent: np.ndarray, i: int) -> int:
     return root
 
 
+def refused_frame() -> pd.DataFrame:
+    """The refused-values table without rows (kind, value, records, reason)."""
+    return pd.DataFrame({"kind": pd.Series(dtype=object), "value": pd.Series(dtype=object),
+                         "records": pd.Series(dtype="int64"), "reason": pd.Series(dtype=object)})
+
+
 def _replay_conflicts(
     labels: np.ndarray,
     graph: _Graph,
@@ -266,10 +272,7 @@ def _replay_conflicts(
     Only conflicting components are replayed (few, small), so the Python union-find
     below never runs over the bulk of the data.
     """
-    empty_refused = pd.DataFrame({"kind": pd.Series(dtype=object),
-                                  "value": pd.Series(dtype=object),
-                                  "records": pd.Series(dtype="int64"),
-                                  "reason": pd.Series(dtype=object)})
+    empty_refused = refused_frame()
     has_account = accounts >= 0
     if not has_account.any():
         return labels, keep, empty_refused
