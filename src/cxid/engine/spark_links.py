@@ -216,7 +216,7 @@ def _replay(engine: SparkEngine, kept: DataFrame, comp: DataFrame,
             refused)
 
 
-def _fragments(engine: SparkEngine, row_root: DataFrame) -> tuple[DataFrame, int]:
+def _fragments(row_root: DataFrame) -> tuple[DataFrame, int]:
     """(row, fragment): the dense rank of each row's root (its component's first row),
     numbered on the executors; the driver sees one count per block of rows."""
     roots = (row_root.where(F.col("row") == F.col("root"))
@@ -228,8 +228,8 @@ def _fragments(engine: SparkEngine, row_root: DataFrame) -> tuple[DataFrame, int
     if n_fragments == 0:
         return row_root.select("row", F.lit(0).cast("long").alias("fragment")), 0
     before = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    offset = F.create_map(*[F.lit(int(x)).cast("long") for pair in zip(blocks, before, strict=True)
-                            for x in pair])
+    offset = F.create_map(*[F.lit(int(x)).cast("long")
+                            for pair in zip(blocks, before, strict=True) for x in pair])
     rank = F.row_number().over(Window.partitionBy("block").orderBy("row"))
     numbered = roots.select(F.col("row").alias("root"),
                             (offset[F.col("block")] + rank - 1).cast("long").alias("fragment"))
@@ -274,7 +274,7 @@ def link_identifiers_frame(engine: SparkEngine, touchpoints: DataFrame,
 
     row_root = (touchpoints.select("row").join(comp.select("row", "root"), "row", "left")
                 .select("row", F.coalesce("root", "row").alias("root")).localCheckpoint())
-    fragment, n_fragments = _fragments(engine, row_root)
+    fragment, n_fragments = _fragments(row_root)
     fragment = fragment.localCheckpoint()
     kind = F.element_at(F.array(*[F.lit(r.kind) for r in rules]), F.col("rule") + 1)
     out_edges = kept.select("row", "node", kind.alias("kind"), "value").localCheckpoint()
