@@ -350,8 +350,11 @@ def _identifier_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch]
     for batch in batches:
         if batch.num_rows == 0:
             continue
-        links = identifier_links(*(_text_column(batch, c) for c in
-                                   ("source", "record_id", "customer_id", "kind", "value")))
+        source, record_id, customer_id, kind, value = (
+            _text_column(batch, c)
+            for c in ("source", "record_id", "customer_id", "kind", "value"))
+        links = identifier_links(record_node_names(source, record_id), customer_id, kind,
+                                 value)
         links = _keyed(links, 0, batch.column("row").to_numpy(),
                        batch.column("node").to_numpy())
         table = pa.Table.from_pandas(links, preserve_index=False).select(schema.names)

@@ -107,14 +107,15 @@ def _distinct_rows(fragment: np.ndarray, columns: dict[str, pd.Series],
 
 
 class FragmentParts(NamedTuple):
-    """What :func:`build_fragments` collapses a set of whole fragments into, each row
-    with the (global) ``row`` of its first record, so parts computed apart (one group
+    """What :func:`build_fragments` collapses a set of whole fragments into. Given
+    global rows, each row also holds the ``row`` of its first record (and values the
+    ``part``: index into :func:`attribute_columns`), so parts computed apart (one group
     of fragments each, e.g. on Spark executors) can be put in the order one pass over
     all records gives (:func:`assemble_fragments`).
 
-    * ``values``: part (index into ``attribute_columns``), row, fragment, value;
-    * ``names``: fragment, first, last, row; ``addresses``: fragment, street,
-      postcode, city, row;
+    * ``values``: [part], fragment, attribute, value, [row];
+    * ``names``: fragment, first, last, [row]; ``addresses``: fragment, street,
+      postcode, city, [row];
     * ``summary``: fragment, records, first_row; ``sources``: (fragment, source) per
       record (or only the distinct ones: :func:`assemble_fragments` joins them).
     """
@@ -138,8 +139,10 @@ def attribute_columns(columns: Sequence[str]) -> list[tuple[str, str]]:
 def fragment_parts(touchpoints: pd.DataFrame, fragment: np.ndarray,
                    rows: np.ndarray | None = None) -> FragmentParts:
     """The per-fragment pieces of :func:`build_fragments` for ``touchpoints`` holding
-    whole fragments; ``rows``: each record's global row (default: its position)."""
+    whole fragments; ``rows``: each record's global row (None: the positions, and the
+    parts come in order, without row columns)."""
     fragment = np.asarray(fragment, dtype=np.int64)
+    numbered = rows is not None  # else no row bookkeeping: the parts are in order
     rows = np.arange(len(fragment), dtype=np.int64) if rows is None \
         else np.asarray(rows, dtype=np.int64)
     parts = []
@@ -148,13 +151,17 @@ def fragment_parts(touchpoints: pd.DataFrame, fragment: np.ndarray,
         mask = values.notna().to_numpy()
         if not mask.any():
             continue
-        part = _distinct_rows(fragment[mask], {"value": values[mask]}, rows[mask])
+        part = _distinct_rows(fragment[mask], {"value": values[mask]},
+                              rows[mask] if numbered else None)
         part.insert(1, "attribute", attribute)
-        part.insert(0, "part", i)
+        if numbered:
+            part.insert(0, "part", i)
         parts.append(part)
     if parts:
-        values = pd.concat(parts, ignore_index=True).drop_duplicates(
-            ["fragment", "attribute", "value"]).reset_index(drop=True)
+        values = pd.concat(parts, ignore_index=True)
+        values = values.drop_duplicates(["fragment", "attribute", "value"]) if numbered \
+            else values.drop_duplicates()
+        values = values.reset_index(drop=True)
     else:
         values = pd.DataFrame({"part": np.array([], np.int64),
                                "fragment": np.array([], np.int64), "attribute": [],
@@ -165,14 +172,16 @@ def fragment_parts(touchpoints: pd.DataFrame, fragment: np.ndarray,
     if first is not None and last is not None:
         has = (first.notna() | last.notna()).to_numpy()
         names = _distinct_rows(fragment[has], {"first": first[has].fillna(""),
-                                               "last": last[has].fillna("")}, rows[has])
+                                               "last": last[has].fillna("")},
+                               rows[has] if numbered else None)
     else:
         names = pd.DataFrame({"fragment": np.array([], np.int64), "first": [], "last": [],
                               "row": np.array([], np.int64)})
 
     addresses = _record_tuples(touchpoints, fragment, {"street": "street_norm",
                                                        "postcode": "postcode_norm",
-                                                       "city": "city_norm"}, rows)
+                                                       "city": "city_norm"},
+                               rows if numbered else None)
 
     summary = pd.DataFrame({"fragment": fragment, "row": rows}).groupby(
         "fragment", sort=True).agg(records=("row", "size"), first_row=("row", "min"))
@@ -193,15 +202,17 @@ def assemble_fragments(parts: FragmentParts, *, in_order: bool = True) -> Fragme
         names = names.sort_values("row", kind="stable")
         addresses = addresses.sort_values("row", kind="stable")
         summary = summary.sort_values("fragment", kind="stable")
-    values = values[["fragment", "attribute", "value"]].reset_index(drop=True)
+    if list(values.columns) != ["fragment", "attribute", "value"]:
+        values = values[["fragment", "attribute", "value"]].reset_index(drop=True)
     values["attribute"] = values["attribute"].astype("category")
     summary = summary.set_index("fragment")
     summary["sources"] = group_labels(parts.sources["fragment"].to_numpy(np.int64),
                                       parts.sources["source"])
     return Fragments(values=values,
-                     names=names.drop(columns="row").reset_index(drop=True),
+                     names=names.drop(columns="row", errors="ignore").reset_index(drop=True),
                      summary=summary.reset_index(),
-                     addresses=addresses.drop(columns="row").reset_index(drop=True))
+                     addresses=addresses.drop(columns="row", errors="ignore"
+                                              ).reset_index(drop=True))
 
 
 def build_fragments(touchpoints: pd.DataFrame, fragment: np.ndarray) -> Fragments:
@@ -210,7 +221,7 @@ def build_fragments(touchpoints: pd.DataFrame, fragment: np.ndarray) -> Fragment
 
 
 def _record_tuples(touchpoints: pd.DataFrame, fragment: np.ndarray,
-                   columns: dict[str, str], rows: np.ndarray) -> pd.DataFrame:
+                   columns: dict[str, str], rows: np.ndarray | None) -> pd.DataFrame:
     """(fragment, *columns) as seen together on one record, empty strings for missing
     parts, records with none of them left out, duplicates dropped."""
     present = [c for c in columns.values() if c in touchpoints.columns]
@@ -224,4 +235,4 @@ def _record_tuples(touchpoints: pd.DataFrame, fragment: np.ndarray,
     return _distinct_rows(fragment[has], {
         name: touchpoints[col][has].fillna("") if col in touchpoints.columns
         else pd.Series(np.full(n, ""), dtype=object) for name, col in columns.items()},
-        rows[has])
+        rows[has] if rows is not None else None)

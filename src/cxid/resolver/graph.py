@@ -91,16 +91,17 @@ def record_node_names(source: pd.Series | pa.Array, record_id: pd.Series | pa.Ar
     return _join("record:", _text(source), ":", _text(record_id))
 
 
-def identifier_links(source: pd.Series, record_id: pd.Series, customer_id: pd.Series,
+def identifier_links(record: pa.Array, customer_id: pd.Series | pa.Array,
                      kind: pd.Series, value: pd.Series) -> pd.DataFrame:
     """The ``identifier`` links (``LINK_COLUMNS``) of identifier edges, from each edge's
-    record (source, record id, customer id) and identifier (kind, value)."""
+    record (node name, see :func:`record_node_names`, and customer id) and identifier
+    (kind, value)."""
     kinds = _text(kind)
     n = len(kinds)
     return pd.DataFrame({
         "customer_id": _column(_text(customer_id), n),
         "link_type": _column("identifier", n),
-        "a": _column(record_node_names(source, record_id), n),
+        "a": _column(record, n),
         "b": _column(_join("id:", kinds, ":", _text(value)), n),
         "kind": _column(kinds, n),
         "match_weight": np.full(n, np.nan),
@@ -155,14 +156,13 @@ def build_links(
     Built with Arrow string kernels: at ten million records the edge table holds tens
     of millions of node names, which Python string objects would not afford.
     """
-    source, record_id = _text(touchpoints["source"]), _text(touchpoints["record_id"])
+    nodes = record_node_names(touchpoints["source"], touchpoints["record_id"])
     cust = _text(customer_id)
     frames = []
     if len(identifier_edges):
         rows = pa.array(identifier_edges["row"].to_numpy(np.int64))
-        frames.append(identifier_links(source.take(rows), record_id.take(rows),
-                                       cust.take(rows), identifier_edges["kind"],
-                                       identifier_edges["value"]))
+        frames.append(identifier_links(nodes.take(rows), cust.take(rows),
+                                       identifier_edges["kind"], identifier_edges["value"]))
     # anchor record of each fragment: its first row
     anchor = pd.Series(np.arange(len(fragment))).groupby(fragment).min().to_numpy()
     for edges, link_type in ((match_edges, "match"), (refused_edges, "refused")):
@@ -171,9 +171,7 @@ def build_links(
         ra = pa.array(anchor[edges["fragment_l"].to_numpy()])
         rb = pa.array(anchor[edges["fragment_r"].to_numpy()])
         frames.append(fragment_links(
-            edges, link_type, cust.take(ra),
-            record_node_names(source.take(ra), record_id.take(ra)),
-            record_node_names(source.take(rb), record_id.take(rb)), comparisons))
+            edges, link_type, cust.take(ra), nodes.take(ra), nodes.take(rb), comparisons))
     if not frames:
         return empty_links()
     return pd.concat(frames, ignore_index=True)[LINK_COLUMNS]
