@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -90,74 +90,149 @@ def first_distinct(fragment: np.ndarray, columns: Sequence[pd.Series]
     return np.flatnonzero(~keys.duplicated().to_numpy()), codes, uniques
 
 
-def _distinct_rows(fragment: np.ndarray, columns: dict[str, pd.Series]) -> pd.DataFrame:
+def _distinct_rows(fragment: np.ndarray, columns: dict[str, pd.Series],
+                   rows: np.ndarray | None = None) -> pd.DataFrame:
     """(fragment, *columns) rows, the first of each distinct combination kept, in row
     order, values as Python strings built only for the rows kept (web events repeat the
-    same e-mail or name many times per fragment)."""
+    same e-mail or name many times per fragment); with ``rows`` (the row of each
+    input), also ``row``: the row of the first occurrence."""
     keep, codes, uniques = first_distinct(fragment, list(columns.values()))
     out = {"fragment": fragment[keep]}
     for name, c, u in zip(columns, codes, uniques, strict=True):
         text = pd.Series(u, dtype=object).astype(str).to_numpy(dtype=object)
         out[name] = text[c[keep]] if len(u) else np.full(len(keep), "", dtype=object)
+    if rows is not None:
+        out["row"] = rows[keep]
     return pd.DataFrame(out)
 
 
-def build_fragments(touchpoints: pd.DataFrame, fragment: np.ndarray) -> Fragments:
-    """Collapse normalised touchpoints into fragment profiles."""
+class FragmentParts(NamedTuple):
+    """What :func:`build_fragments` collapses a set of whole fragments into. Given
+    global rows, each row also holds the ``row`` of its first record (and values the
+    ``part``: index into :func:`attribute_columns`), so parts computed apart (one group
+    of fragments each, e.g. on Spark executors) can be put in the order one pass over
+    all records gives (:func:`assemble_fragments`).
+
+    * ``values``: [part], fragment, attribute, value, [row];
+    * ``names``: fragment, first, last, [row]; ``addresses``: fragment, street,
+      postcode, city, [row];
+    * ``summary``: fragment, records, first_row; ``sources``: (fragment, source) per
+      record (or only the distinct ones: :func:`assemble_fragments` joins them).
+    """
+
+    values: pd.DataFrame
+    names: pd.DataFrame
+    addresses: pd.DataFrame
+    summary: pd.DataFrame
+    sources: pd.DataFrame
+
+
+def attribute_columns(columns: Sequence[str]) -> list[tuple[str, str]]:
+    """(attribute, touchpoint column) pairs collected into fragment values, in the order
+    the values table lists them, for a touchpoints frame with ``columns``."""
+    extras = extra_attributes(pd.DataFrame(columns=list(columns)))
+    return [(attribute, column)
+            for attribute, cols in {**PROFILE_ATTRIBUTES, **extras}.items()
+            for column in cols if column in columns]
+
+
+def fragment_parts(touchpoints: pd.DataFrame, fragment: np.ndarray,
+                   rows: np.ndarray | None = None) -> FragmentParts:
+    """The per-fragment pieces of :func:`build_fragments` for ``touchpoints`` holding
+    whole fragments; ``rows``: each record's global row (None: the positions, and the
+    parts come in order, without row columns)."""
     fragment = np.asarray(fragment, dtype=np.int64)
-    attributes = {**PROFILE_ATTRIBUTES, **extra_attributes(touchpoints)}
+    numbered = rows is not None  # else no row bookkeeping: the parts are in order
+    rows = np.arange(len(fragment), dtype=np.int64) if rows is None \
+        else np.asarray(rows, dtype=np.int64)
     parts = []
-    for attribute, columns in attributes.items():
-        for column in columns:
-            if column not in touchpoints.columns:
-                continue
-            values = touchpoints[column]
-            mask = values.notna().to_numpy()
-            if not mask.any():
-                continue
-            part = _distinct_rows(fragment[mask], {"value": values[mask]})
-            part.insert(1, "attribute", attribute)
-            parts.append(part)
+    for i, (attribute, column) in enumerate(attribute_columns(touchpoints.columns)):
+        values = touchpoints[column]
+        mask = values.notna().to_numpy()
+        if not mask.any():
+            continue
+        part = _distinct_rows(fragment[mask], {"value": values[mask]},
+                              rows[mask] if numbered else None)
+        part.insert(1, "attribute", attribute)
+        if numbered:
+            part.insert(0, "part", i)
+        parts.append(part)
     if parts:
-        values = pd.concat(parts, ignore_index=True).drop_duplicates().reset_index(drop=True)
+        values = pd.concat(parts, ignore_index=True)
+        values = values.drop_duplicates(["fragment", "attribute", "value"]) if numbered \
+            else values.drop_duplicates()
+        values = values.reset_index(drop=True)
     else:
-        values = pd.DataFrame({"fragment": np.array([], np.int64), "attribute": [], "value": []})
-    values["attribute"] = values["attribute"].astype("category")
+        values = pd.DataFrame({"part": np.array([], np.int64),
+                               "fragment": np.array([], np.int64), "attribute": [],
+                               "value": [], "row": np.array([], np.int64)})
 
     first = touchpoints.get("first_name_norm")
     last = touchpoints.get("last_name_norm")
     if first is not None and last is not None:
         has = (first.notna() | last.notna()).to_numpy()
         names = _distinct_rows(fragment[has], {"first": first[has].fillna(""),
-                                               "last": last[has].fillna("")})
+                                               "last": last[has].fillna("")},
+                               rows[has] if numbered else None)
     else:
-        names = pd.DataFrame({"fragment": np.array([], np.int64), "first": [], "last": []})
+        names = pd.DataFrame({"fragment": np.array([], np.int64), "first": [], "last": [],
+                              "row": np.array([], np.int64)})
 
     addresses = _record_tuples(touchpoints, fragment, {"street": "street_norm",
                                                        "postcode": "postcode_norm",
-                                                       "city": "city_norm"})
+                                                       "city": "city_norm"},
+                               rows if numbered else None)
 
-    rows = pd.DataFrame({"fragment": fragment, "row": np.arange(len(fragment))})
-    summary = rows.groupby("fragment", sort=True).agg(
-        records=("row", "size"), first_row=("row", "min"),
-    )
+    summary = pd.DataFrame({"fragment": fragment, "row": rows}).groupby(
+        "fragment", sort=True).agg(records=("row", "size"), first_row=("row", "min"))
     # the source column as it is (Arrow strings): no Python string per record
-    summary["sources"] = group_labels(fragment, touchpoints["source"])
-    return Fragments(values=values, names=names, summary=summary.reset_index(),
-                     addresses=addresses)
+    sources = pd.DataFrame({"fragment": fragment,
+                            "source": touchpoints["source"].reset_index(drop=True)})
+    return FragmentParts(values, names, addresses, summary.reset_index(), sources)
+
+
+def assemble_fragments(parts: FragmentParts, *, in_order: bool = True) -> Fragments:
+    """:class:`Fragments` from its parts; ``in_order=False`` when the parts come from
+    separate groups of fragments: rows are then put in the order of their first record
+    (values: by attribute column first), as one pass over all records lists them."""
+    values, names, addresses, summary = parts.values, parts.names, parts.addresses, \
+        parts.summary
+    if not in_order:
+        values = values.sort_values(["part", "row"], kind="stable")
+        names = names.sort_values("row", kind="stable")
+        addresses = addresses.sort_values("row", kind="stable")
+        summary = summary.sort_values("fragment", kind="stable")
+    if list(values.columns) != ["fragment", "attribute", "value"]:
+        values = values[["fragment", "attribute", "value"]].reset_index(drop=True)
+    values["attribute"] = values["attribute"].astype("category")
+    summary = summary.set_index("fragment")
+    summary["sources"] = group_labels(parts.sources["fragment"].to_numpy(np.int64),
+                                      parts.sources["source"])
+    return Fragments(values=values,
+                     names=names.drop(columns="row", errors="ignore").reset_index(drop=True),
+                     summary=summary.reset_index(),
+                     addresses=addresses.drop(columns="row", errors="ignore"
+                                              ).reset_index(drop=True))
+
+
+def build_fragments(touchpoints: pd.DataFrame, fragment: np.ndarray) -> Fragments:
+    """Collapse normalised touchpoints into fragment profiles."""
+    return assemble_fragments(fragment_parts(touchpoints, fragment))
 
 
 def _record_tuples(touchpoints: pd.DataFrame, fragment: np.ndarray,
-                   columns: dict[str, str]) -> pd.DataFrame:
+                   columns: dict[str, str], rows: np.ndarray | None) -> pd.DataFrame:
     """(fragment, *columns) as seen together on one record, empty strings for missing
     parts, records with none of them left out, duplicates dropped."""
     present = [c for c in columns.values() if c in touchpoints.columns]
     if not present:
-        return pd.DataFrame({"fragment": np.array([], np.int64), **{k: [] for k in columns}})
+        return pd.DataFrame({"fragment": np.array([], np.int64), **{k: [] for k in columns},
+                             "row": np.array([], np.int64)})
     has = np.zeros(len(touchpoints), dtype=bool)
     for c in present:
         has |= touchpoints[c].notna().to_numpy()
     n = int(has.sum())
     return _distinct_rows(fragment[has], {
         name: touchpoints[col][has].fillna("") if col in touchpoints.columns
-        else pd.Series(np.full(n, ""), dtype=object) for name, col in columns.items()})
+        else pd.Series(np.full(n, ""), dtype=object) for name, col in columns.items()},
+        rows[has] if rows is not None else None)

@@ -308,6 +308,54 @@ PEOPLE_COLUMNS = ("first_name_norm", "last_name_norm", "birth_date_norm", "stree
                   "postcode_norm", "city_norm")
 
 
+def record_pairs(touchpoints: pd.DataFrame, fragment: np.ndarray,
+                 rows: np.ndarray | None = None) -> pd.DataFrame:
+    """The record pairs of :func:`linked_record_pairs` before any sampling: columns
+    ``row`` and ``first`` (global rows, ``rows`` giving each record's; default its
+    position), in row order. Works on any set of whole fragments."""
+    present = [c for c in PEOPLE_COLUMNS if c in touchpoints.columns]
+    rows = np.arange(len(touchpoints), dtype=np.int64) if rows is None \
+        else np.asarray(rows, dtype=np.int64)
+    if not present:
+        return pd.DataFrame({"row": np.array([], np.int64), "first": np.array([], np.int64)})
+    fragment = np.asarray(fragment, dtype=np.int64)
+    has = np.zeros(len(touchpoints), dtype=bool)
+    for c in present:
+        has |= touchpoints[c].notna().to_numpy()
+    at = np.flatnonzero(has)
+    # one row per fragment and distinct combination of the people columns (a missing
+    # value equals an empty one)
+    keep, _, _ = first_distinct(fragment[at],
+                                [touchpoints[c].iloc[at].fillna("") for c in present])
+    distinct = pd.DataFrame({"fragment": fragment[at][keep], "row": rows[at][keep]})
+    first = distinct.groupby("fragment")["row"].transform("min")
+    later = (distinct["row"] != first).to_numpy()
+    return pd.DataFrame({"row": distinct["row"].to_numpy()[later],
+                         "first": first.to_numpy()[later]})
+
+
+def sample_positions(n_pairs: int, max_pairs: int, seed: int) -> np.ndarray | None:
+    """Positions (in the order drawn) of the pairs ``pairs.sample(max_pairs,
+    random_state=seed)`` keeps out of ``n_pairs``, by pandas' own sampling on an empty
+    frame of that length; None when all are kept."""
+    if n_pairs <= max_pairs:
+        return None
+    drawn = pd.DataFrame(index=pd.RangeIndex(n_pairs)).sample(max_pairs, random_state=seed)
+    return drawn.index.to_numpy(np.int64)
+
+
+def pair_records(records: pd.DataFrame, pairs: pd.DataFrame
+                 ) -> tuple[Fragments, np.ndarray, np.ndarray]:
+    """Record-level fragments of the rows ``pairs`` use (``records``: exactly those
+    touchpoints, in row order) and the pair indices into them."""
+    used = unique_sorted(np.concatenate([pairs["row"].to_numpy(), pairs["first"].to_numpy()]))
+    local = pd.Series(np.arange(len(used)), index=used)
+    fragments = build_fragments(records.reset_index(drop=True), np.arange(len(used)))
+    left = local[pairs["first"].to_numpy()].to_numpy()
+    right = local[pairs["row"].to_numpy()].to_numpy()
+    return fragments, left, right
+
+
 def linked_record_pairs(
     touchpoints: pd.DataFrame, fragment: np.ndarray, *, max_pairs: int = 200_000,
     seed: int = 0,
@@ -319,34 +367,15 @@ def linked_record_pairs(
     identical identify calls say nothing new) and each is paired with its fragment's
     first such record. Returns record-level fragments and the pair indices into them.
     """
-    present = [c for c in PEOPLE_COLUMNS if c in touchpoints.columns]
-    empty = np.array([], np.int64)
-    if not present:
-        return build_fragments(touchpoints.iloc[:0], empty), empty, empty
-    has = np.zeros(len(touchpoints), dtype=bool)
-    for c in present:
-        has |= touchpoints[c].notna().to_numpy()
-    rows = np.flatnonzero(has)
-    # one row per fragment and distinct combination of the people columns (a missing
-    # value equals an empty one)
-    keep, _, _ = first_distinct(fragment[rows],
-                                [touchpoints[c].iloc[rows].fillna("") for c in present])
-    distinct = pd.DataFrame({"fragment": fragment[rows][keep], "row": rows[keep]})
-    first = distinct.groupby("fragment")["row"].transform("min")
-    later = (distinct["row"] != first).to_numpy()
-    pairs = pd.DataFrame({"row": distinct["row"].to_numpy()[later],
-                          "first": first.to_numpy()[later]})
+    pairs = record_pairs(touchpoints, fragment)
     if pairs.empty:
+        empty = np.array([], np.int64)
         return build_fragments(touchpoints.iloc[:0], empty), empty, empty
-    if len(pairs) > max_pairs:
-        pairs = pairs.sample(max_pairs, random_state=seed)
+    drawn = sample_positions(len(pairs), max_pairs, seed)
+    if drawn is not None:
+        pairs = pairs.take(drawn)
     used = unique_sorted(np.concatenate([pairs["row"].to_numpy(), pairs["first"].to_numpy()]))
-    local = pd.Series(np.arange(len(used)), index=used)
-    records = build_fragments(touchpoints.iloc[used].reset_index(drop=True),
-                              np.arange(len(used)))
-    left = local[pairs["first"].to_numpy()].to_numpy()
-    right = local[pairs["row"].to_numpy()].to_numpy()
-    return records, left, right
+    return pair_records(touchpoints.iloc[used], pairs)
 
 
 @dataclass(frozen=True)

@@ -60,10 +60,14 @@ def evidence_text(pairs: pd.DataFrame, comparisons: Sequence[tuple[str, tuple[st
 _TEXT = pa.large_string()
 
 
-def _text(values: pd.Series | np.ndarray) -> pa.Array:
+def _text(values: pd.Series | np.ndarray | pa.Array | pa.ChunkedArray) -> pa.Array:
     """Values as an Arrow large_string array (zero-copy for Arrow-backed strings)."""
-    arr = pa.array(values, from_pandas=True) if isinstance(values, np.ndarray) \
-        else pa.array(values)
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        arr = values
+    elif isinstance(values, np.ndarray):
+        arr = pa.array(values, from_pandas=True)
+    else:
+        arr = pa.array(values)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     return arr if arr.type == _TEXT else arr.cast(_TEXT)
@@ -81,6 +85,63 @@ def _column(arr: pa.Array | str, n: int) -> pd.Series:
     return pd.Series(pd.array(arr, dtype=ARROW_STRING))
 
 
+def record_node_names(source: pd.Series | pa.Array, record_id: pd.Series | pa.Array
+                      ) -> pa.Array:
+    """``record:<source>:<record_id>`` per record, as Arrow large strings."""
+    return _join("record:", _text(source), ":", _text(record_id))
+
+
+def identifier_links(record: pa.Array, customer_id: pd.Series | pa.Array,
+                     kind: pd.Series, value: pd.Series) -> pd.DataFrame:
+    """The ``identifier`` links (``LINK_COLUMNS``) of identifier edges, from each edge's
+    record (node name, see :func:`record_node_names`, and customer id) and identifier
+    (kind, value)."""
+    kinds = _text(kind)
+    n = len(kinds)
+    return pd.DataFrame({
+        "customer_id": _column(_text(customer_id), n),
+        "link_type": _column("identifier", n),
+        "a": _column(record, n),
+        "b": _column(_join("id:", kinds, ":", _text(value)), n),
+        "kind": _column(kinds, n),
+        "match_weight": np.full(n, np.nan),
+        "match_probability": np.full(n, np.nan),
+        "evidence": _column(_join("shared ", kinds), n),
+    })
+
+
+def fragment_links(edges: pd.DataFrame, link_type: str, customer_id: pa.Array,
+                   a: pa.Array, b: pa.Array,
+                   comparisons: Sequence[tuple[str, tuple[str, ...]]] = ()) -> pd.DataFrame:
+    """The ``match`` or ``refused`` links (``LINK_COLUMNS``) of fragment pairs
+    (``edges``: scored pairs, with ``reason`` when refused), drawn between their anchor
+    records: node names ``a`` and ``b``, and ``customer_id``, of a's anchor."""
+    n = len(edges)
+    if link_type == "match":
+        evidence = _text(evidence_text(edges, comparisons))
+        prob = edges["match_probability"].to_numpy()
+    else:
+        evidence = _text(edges["reason"].astype(str).to_numpy(dtype=object))
+        prob = edges["match_probability"].to_numpy() if "match_probability" in edges \
+            else np.full(n, np.nan)
+    return pd.DataFrame({
+        "customer_id": _column(_text(customer_id), n),
+        "link_type": _column(link_type, n),
+        "a": _column(_text(a), n),
+        "b": _column(_text(b), n),
+        "kind": _column("", n),
+        "match_weight": edges["match_weight"].to_numpy(np.float64),
+        "match_probability": prob,
+        "evidence": _column(evidence, n),
+    })
+
+
+def empty_links() -> pd.DataFrame:
+    """A links table without rows."""
+    return pd.DataFrame({c: pd.Series(dtype=ARROW_STRING) for c in LINK_COLUMNS}).astype(
+        {"match_weight": "float64", "match_probability": "float64"})
+
+
 def build_links(
     touchpoints: pd.DataFrame,
     customer_id: pd.Series,
@@ -95,52 +156,24 @@ def build_links(
     Built with Arrow string kernels: at ten million records the edge table holds tens
     of millions of node names, which Python string objects would not afford.
     """
-    nodes = _join("record:", _text(touchpoints["source"]), ":",
-                  _text(touchpoints["record_id"]))
+    nodes = record_node_names(touchpoints["source"], touchpoints["record_id"])
     cust = _text(customer_id)
     frames = []
     if len(identifier_edges):
         rows = pa.array(identifier_edges["row"].to_numpy(np.int64))
-        kinds = _text(identifier_edges["kind"])
-        n = len(identifier_edges)
-        frames.append(pd.DataFrame({
-            "customer_id": _column(cust.take(rows), n),
-            "link_type": _column("identifier", n),
-            "a": _column(nodes.take(rows), n),
-            "b": _column(_join("id:", kinds, ":", _text(identifier_edges["value"])), n),
-            "kind": _column(kinds, n),
-            "match_weight": np.full(n, np.nan),
-            "match_probability": np.full(n, np.nan),
-            "evidence": _column(_join("shared ", kinds), n),
-        }))
+        frames.append(identifier_links(nodes.take(rows), cust.take(rows),
+                                       identifier_edges["kind"], identifier_edges["value"]))
     # anchor record of each fragment: its first row
     anchor = pd.Series(np.arange(len(fragment))).groupby(fragment).min().to_numpy()
     for edges, link_type in ((match_edges, "match"), (refused_edges, "refused")):
         if edges is None or not len(edges):
             continue
-        n = len(edges)
         ra = pa.array(anchor[edges["fragment_l"].to_numpy()])
         rb = pa.array(anchor[edges["fragment_r"].to_numpy()])
-        if link_type == "match":
-            evidence = _text(evidence_text(edges, comparisons))
-            prob = edges["match_probability"].to_numpy()
-        else:
-            evidence = _text(edges["reason"].astype(str).to_numpy(dtype=object))
-            prob = edges["match_probability"].to_numpy() if "match_probability" in edges \
-                else np.full(n, np.nan)
-        frames.append(pd.DataFrame({
-            "customer_id": _column(cust.take(ra), n),
-            "link_type": _column(link_type, n),
-            "a": _column(nodes.take(ra), n),
-            "b": _column(nodes.take(rb), n),
-            "kind": _column("", n),
-            "match_weight": edges["match_weight"].to_numpy(np.float64),
-            "match_probability": prob,
-            "evidence": _column(evidence, n),
-        }))
+        frames.append(fragment_links(
+            edges, link_type, cust.take(ra), nodes.take(ra), nodes.take(rb), comparisons))
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=ARROW_STRING) for c in LINK_COLUMNS}).astype(
-            {"match_weight": "float64", "match_probability": "float64"})
+        return empty_links()
     return pd.concat(frames, ignore_index=True)[LINK_COLUMNS]
 
 

@@ -73,10 +73,17 @@ def build_profiles(
     *,
     rules: Mapping[str, str] | None = None,
     source_priority: Sequence[str] = DEFAULT_SOURCE_PRIORITY,
+    rows: np.ndarray | None = None,
+    source_names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The customers table: customer_id, records, sources, first_seen, last_seen,
     ``records_<source>`` counts, then one column per profile field (rows ordered by
-    customer id)."""
+    customer id).
+
+    For a part of the records holding whole customers (e.g. one group on a Spark
+    executor): ``rows`` gives each record's global row (ties go to the smallest) and
+    ``source_names`` (sorted) every source of the run, each getting its count column.
+    """
     chosen = {**DEFAULT_RULES, **(rules or {})}
     unknown = {f: r for f, r in chosen.items() if r not in RULES}
     if unknown:
@@ -84,7 +91,12 @@ def build_profiles(
     codes, uniques = pd.factorize(customer_id.astype(ARROW_STRING).reset_index(drop=True))
     codes = np.asarray(codes, dtype=np.int64)
     n_customers = len(uniques)
-    src_codes, src_names = pd.factorize(touchpoints["source"].astype(ARROW_STRING), sort=True)
+    if source_names is None:
+        src_codes, src_names = pd.factorize(touchpoints["source"].astype(ARROW_STRING),
+                                            sort=True)
+    else:
+        src_names = pd.Index(list(source_names), dtype=object)
+        src_codes = src_names.get_indexer(touchpoints["source"].astype(object))
     src_codes = np.asarray(src_codes)
     src_names = np.asarray(src_names, dtype=object)
     rank = {name: i for i, name in enumerate(source_priority)}
@@ -93,7 +105,8 @@ def build_profiles(
     known = seen.notna().to_numpy()
     stamp = seen.to_numpy("datetime64[ns]", na_value=np.datetime64("NaT")).astype(np.int64)
     age = np.where(known, -stamp, np.iinfo(np.int64).max)  # newest first, missing last
-    rows = np.arange(len(touchpoints), dtype=np.int64)
+    rows = np.arange(len(touchpoints), dtype=np.int64) if rows is None \
+        else np.asarray(rows, dtype=np.int64)
 
     out = pd.DataFrame({"customer_id": pd.array(uniques, dtype=ARROW_STRING),
                         "records": np.bincount(codes, minlength=n_customers)})
