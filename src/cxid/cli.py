@@ -90,7 +90,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_resolve(args: argparse.Namespace) -> int:
-    from cxid.pipeline import resolve
+    from cxid.pipeline import resolve_to
+    from cxid.resolution import summary_text
 
     names = [name for name, _ in args.source]
     if len(set(names)) != len(names):
@@ -105,17 +106,14 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
 
         engine = SparkEngine(config=dict(args.spark_conf))
     try:
-        resolution = resolve(dict(args.source) or None, args.config, state=args.state,
-                             refit=args.refit, engine=engine, workers=args.workers,
-                             progress=not args.quiet)
-        out = resolution.write(args.out, engine=engine)
+        manifest = resolve_to(args.out, dict(args.source) or None, args.config,
+                              state=args.state, refit=args.refit, engine=engine,
+                              workers=args.workers, progress=not args.quiet)
     finally:
         if not isinstance(engine, str):
             engine.close()
-    if args.state:
-        resolution.save_state(args.state)
-    print(resolution.summary())
-    print(f"outputs: {out}")
+    print(summary_text(manifest))
+    print(f"outputs: {Path(args.out)}")
     return 0
 
 

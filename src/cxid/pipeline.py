@@ -620,6 +620,39 @@ def resolve(
     )
 
 
+def resolve_to(
+    out: str | Path,
+    sources: SourcesArg = None,
+    config: Config | Mapping[str, Any] | str | Path | None = None,
+    *,
+    state: str | Path | None = None,
+    refit: bool = False,
+    engine: str | LocalEngine | None = None,
+    workers: int | None = None,
+    progress: Progress | bool | None = None,
+) -> dict[str, Any]:
+    """Resolve and write the outputs to folder ``out`` (and, with ``state``, the state
+    the next run resumes from); returns the run manifest. What the CLI runs.
+
+    On the Spark engine without a state this is the frame flow
+    (:mod:`cxid.engine.spark_flow`): the per-record tables are built and written by
+    Spark and never come to the driver, so the driver needs memory for per-fragment
+    data only. Otherwise it is ``resolve(...)`` then :meth:`Resolution.write`.
+    """
+    eng = get_engine(engine)
+    if eng.name == "spark" and state is None:
+        from cxid.engine.spark_flow import resolve_frames
+
+        cfg = load_config(config)
+        return resolve_frames(_sources(sources, cfg), cfg, eng, out, progress=progress)
+    resolution = resolve(sources, config, state=state, refit=refit, engine=eng,
+                         workers=workers, progress=progress)
+    resolution.write(out, engine=eng)
+    if state is not None:
+        resolution.save_state(state)
+    return resolution.manifest
+
+
 class Matched(NamedTuple):
     """Probabilistic matching and guarded clustering of one run's fragments: the
     cluster of each fragment, the scored pairs, and the pairs above the threshold the
