@@ -161,6 +161,23 @@ def test_same_inputs_same_ids_byte_for_byte(tmp_path):
     assert a == b
 
 
+def test_resolve_to_writes_the_outputs_and_the_state(tmp_path):
+    import cxid
+
+    sources = sample_sources()
+    manifest = cxid.resolve_to(tmp_path / "out", sources, state=tmp_path / "state")
+    written = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert written["counts"] == manifest["counts"]
+    assert manifest["counts"]["identities"] + manifest["counts"]["rejected"] == \
+        records_in_files(SAMPLES)
+    # the state it saved carries the ids over: a second run changes none
+    again = cxid.resolve(sources, state=tmp_path / "state")
+    ids = pd.read_parquet(tmp_path / "out" / "identities.parquet")
+    assert again.identities["customer_id"].astype(str).tolist() == \
+        ids["customer_id"].astype(str).tolist()
+    assert again.manifest["run"] == 2
+
+
 def test_state_keeps_ids_and_incremental_equals_full(tmp_path):
     folder = tmp_path / "pop"
     generate(400, seed=5, out_dir=folder)

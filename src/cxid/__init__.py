@@ -20,6 +20,10 @@ def __getattr__(name: str):  # lazy: importing cxid stays cheap
         from cxid.pipeline import resolve
 
         return resolve
+    if name == "resolve_to":
+        from cxid.pipeline import resolve_to
+
+        return resolve_to
     if name == "load_config":
         from cxid.config import load_config
 
@@ -41,4 +45,5 @@ __all__ = [
     "__version__",
     "load_config",
     "resolve",
+    "resolve_to",
 ]
