@@ -29,13 +29,6 @@ FILES = {"web": "web.jsonl", "beacon": "beacon.csv", "twitter": "twitter.jsonl",
 LOCAL = LocalEngine()
 
 
-@pytest.fixture(scope="module")
-def spark_engine():
-    engine = SparkEngine(master="local[2]", app_name="cxid-tests")
-    yield engine
-    engine.close()
-
-
 def assert_same_read(spark_engine: SparkEngine, kind: str, path: str, **kwargs) -> None:
     args = {"source": kind, "mapping": None, "id_column": None, **kwargs}
     got = spark_engine.read(kind, path, **args)

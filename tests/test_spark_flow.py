@@ -11,8 +11,6 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-import cxid.engine.spark as spark_module
-from cxid.engine.spark import SparkEngine
 from cxid.pipeline import resolve, resolve_to
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
@@ -22,31 +20,6 @@ TABLES = ("identities", "customers", "links", "rejected", "id_history", "identif
 #: Columns that give each table one order whatever order its rows were written in.
 ORDER = {"links": ["link_type", "a", "b", "kind"], "identifier_guards": ["decision", "kind",
                                                                           "value"]}
-
-
-@pytest.fixture(scope="module")
-def spark_engine():
-    engine = SparkEngine(master="local[2]", app_name="cxid-tests-flow")
-    yield engine
-    engine.close()
-
-
-@pytest.fixture
-def collected(monkeypatch):
-    """(rows, columns) of every Arrow table any Spark module brings to the driver."""
-    seen: list[tuple[int, list[str]]] = []
-    collect = spark_module._collect_arrow
-
-    def spy(df):
-        table = collect(df)
-        seen.append((table.num_rows, table.column_names))
-        return table
-
-    import sys
-    for name, module in list(sys.modules.items()):
-        if name.startswith("cxid.engine.spark") and hasattr(module, "_collect_arrow"):
-            monkeypatch.setattr(module, "_collect_arrow", spy)
-    return seen
 
 
 def read_table(folder: Path, name: str) -> pd.DataFrame:

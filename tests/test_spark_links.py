@@ -12,9 +12,7 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-import cxid.engine.spark as spark_module
 import cxid.engine.spark_links as spark_links
-import cxid.engine.spark_read as spark_read
 from cxid.config import IdentifierRule, SourceConfig, default_identifier_rules
 from cxid.engine.spark import SparkEngine, _collect_arrow
 from cxid.engine.spark_links import FrameLinks, link_identifiers_frame
@@ -27,28 +25,6 @@ FILES = {"web": "web.jsonl", "beacon": "beacon.csv", "twitter": "twitter.jsonl",
          "email": "support.mbox", "esp": "esp_audience.csv", "crm": "crm.csv"}
 COLS = ["account_norm", "loyalty_norm", "email_norm", "reply_to_norm", "phone_norm",
         "device_norm", "cookie_norm", "twitter_norm", "first_name_norm", "last_name_norm"]
-
-
-@pytest.fixture(scope="module")
-def spark_engine():
-    engine = SparkEngine(master="local[2]", app_name="cxid-tests-links")
-    yield engine
-    engine.close()
-
-
-@pytest.fixture
-def collected(monkeypatch):
-    """Rows of every table brought to the driver."""
-    sizes: list[int] = []
-
-    def spy(df):
-        table = _collect_arrow(df)
-        sizes.append(table.num_rows)
-        return table
-
-    for module in (spark_module, spark_read, spark_links):
-        monkeypatch.setattr(module, "_collect_arrow", spy)
-    return sizes
 
 
 def assert_same_as_local(got: FrameLinks, want: DeterministicLinks) -> None:
@@ -91,7 +67,7 @@ def test_links_equal_local_on_the_samples(spark_engine, collected):
     got = link_identifiers_frame(spark_engine, read.touchpoints)
     want = link_identifiers(local)
     # nothing per record came to the driver: suppressed values, per-block counts
-    assert sum(collected) <= len(want.suppressed) + 10 < len(local)
+    assert sum(rows for rows, _ in collected) <= len(want.suppressed) + 10 < len(local)
     assert len(want.suppressed) > 0
     assert_same_as_local(got, want)
 
@@ -151,7 +127,7 @@ def test_suppression_and_conflict_replay_equal_local(spark_engine, collected):
     collected.clear()
     got = link_identifiers_frame(spark_engine, spark_frame(spark_engine, frame))
     assert_same_as_local(got, want)
-    assert sum(collected) < 40  # the conflicting components' rows, counts
+    assert sum(rows for rows, _ in collected) < 40  # the conflicting components' rows, counts
 
 
 def test_node_key_gives_the_local_node_order(spark_engine):

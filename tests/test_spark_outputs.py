@@ -40,10 +40,8 @@ COMPARISONS = [(s.name, METHOD_LEVELS[s.method]) for s in DEFAULT_COMPARISONS]
 
 
 @pytest.fixture(scope="module")
-def engine():
-    eng = SparkEngine(master="local[2]", app_name="cxid-tests-outputs")
-    yield eng
-    eng.close()
+def engine(spark_engine):
+    return spark_engine
 
 
 class Case(NamedTuple):
