@@ -3,6 +3,7 @@
     python bench/scale_spark.py --persons 6000 60000 [--data DIR ...] [--seed 3]
                                 [--out bench/out] [--timeout 3600] [--driver-memory 8g]
                                 [--engines local spark spark_driver]
+                                [--spark-conf spark.driver.maxResultSize=0 ...]
 
 For each population (generated once with ``cxid.synth`` into ``OUT/data_<persons>_seed<seed>``,
 or the folders given with ``--data``, which must hold the six native files) it runs
@@ -105,10 +106,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--driver-memory", default=None,
                         help="Spark driver JVM heap (local mode runs the executors in it); "
                              "default: Spark's own (1g)")
+    parser.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                        help="a Spark setting for the Spark runs (repeatable)")
     args = parser.parse_args(argv)
     out = args.out.resolve()
-    if args.driver_memory:  # inherited by the measured processes
-        os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {args.driver_memory} pyspark-shell"
+    submit = [f"--driver-memory {args.driver_memory}"] if args.driver_memory else []
+    submit += [f"--conf {kv}" for kv in args.spark_conf]
+    if submit:  # inherited by the measured processes
+        os.environ["PYSPARK_SUBMIT_ARGS"] = " ".join([*submit, "pyspark-shell"])
     inputs = [(f"{p}", ensure_data(out / f"data_{p}_seed{args.seed}", p, args.seed))
               for p in args.persons]
     for folder in args.data:
@@ -126,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         compare = {e: same_customer_ids(Path(runs["local"]["out"]), Path(runs[e]["out"]))
                    for e in runs if e != "local"} if done else None
         rows.append({"input": label, "runs": runs, "customer_ids": compare})
-    result = {"machine": machine(), "driver_memory": args.driver_memory, "inputs": rows}
+    result = {"machine": machine(), "driver_memory": args.driver_memory,
+              "spark_conf": args.spark_conf, "inputs": rows}
     out.mkdir(parents=True, exist_ok=True)
     (out / "scale_spark.json").write_text(json.dumps(result, indent=2) + "\n")
 
