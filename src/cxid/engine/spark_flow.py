@@ -44,7 +44,7 @@ from cxid.config import Config, SourceConfig
 from cxid.engine.spark import SparkEngine, _collect_arrow
 from cxid.engine.spark_links import link_identifiers_frame
 from cxid.engine.spark_outputs import (
-    customer_ids_frame,
+    cluster_customer_ids,
     fragments_frame,
     linked_record_pairs_frame,
     links_frame,
@@ -55,7 +55,7 @@ from cxid.link.match import DEFAULT_COMPARISONS, METHOD_LEVELS
 from cxid.progress import Progress, as_progress
 from cxid.resolution import guard_table
 from cxid.resolver.state import empty_history, swap_in
-from cxid.schema import REJECTED_COLUMNS
+from cxid.schema import ARROW_STRING, REJECTED_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -124,15 +124,21 @@ def resolve_frames(sources: Sequence[SourceConfig], cfg: Config, engine: SparkEn
         fragments, lambda: linked_record_pairs_frame(engine, touchpoints, seed=m.seed), cfg,
         model_json=None, engine=engine, progress=bar)
     del fragments
-    clusters = engine._to_spark(pd.DataFrame({
-        "fragment": np.arange(len(matched.fragment_cluster), dtype=np.int64),
-        "cluster": matched.fragment_cluster.astype(np.int64)}))
-    touchpoints = touchpoints.join(clusters, "fragment")
     clock.lap("matching_and_clustering")
 
-    ids = customer_ids_frame(engine, touchpoints.select("row", "source", "record_id",
-                                                        "cluster"))
-    touchpoints = touchpoints.join(ids, "row").localCheckpoint()
+    # fragment -> cluster -> customer id are per-fragment tables: broadcast to the
+    # records, so the wide touchpoints are never shuffled for them
+    n_fragments = len(matched.fragment_cluster)
+    clusters = engine._to_spark(pd.DataFrame({
+        "fragment": np.arange(n_fragments, dtype=np.int64),
+        "cluster": matched.fragment_cluster.astype(np.int64)}))
+    ids = cluster_customer_ids(touchpoints.select("row", "source", "record_id", "fragment")
+                               .join(F.broadcast(clusters), "fragment"))
+    at = ids.index.get_indexer(matched.fragment_cluster)
+    customer = engine._to_spark(pd.DataFrame({
+        "fragment": np.arange(n_fragments, dtype=np.int64),
+        "customer_id": pd.array(ids.astype(ARROW_STRING).to_numpy()[at], dtype=ARROW_STRING)}))
+    touchpoints = touchpoints.join(F.broadcast(customer), "fragment").localCheckpoint()
     clock.lap("customer_ids")
     customers = profiles_frame(engine, touchpoints, rules=cfg.survivorship.rules,
                                source_priority=cfg.survivorship.source_priority)

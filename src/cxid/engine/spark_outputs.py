@@ -259,12 +259,12 @@ def _hash_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
                                "key": pa.array(keys.array).cast(pa.string())})
 
 
-def customer_ids_frame(engine: SparkEngine, records: DataFrame) -> DataFrame:
-    """(row, customer_id) for records (row, source, record_id, cluster), equal to
-    :func:`~cxid.resolver.ids.customer_ids_from_clusters`: keys hashed on the
-    executors, the anchor (smallest hash, then smallest row) found per cluster there,
-    one anchor key per cluster collected, ids made by the shared ``_fresh_ids`` (which
-    settles clashes) and joined back."""
+def cluster_customer_ids(records: DataFrame) -> pd.Series:
+    """The customer id of each cluster (index: cluster label, sorted) of records (row,
+    source, record_id, cluster), as :func:`~cxid.resolver.ids.customer_ids_from_clusters`
+    gives them: keys hashed on the executors, the anchor (smallest hash, then smallest
+    row) found per cluster there, one anchor key per cluster collected, ids made by the
+    shared ``_fresh_ids`` (which settles clashes)."""
     schema = T.StructType([T.StructField("row", T.LongType()),
                            T.StructField("cluster", T.LongType()),
                            T.StructField("hash", T.LongType()),
@@ -278,9 +278,17 @@ def customer_ids_frame(engine: SparkEngine, records: DataFrame) -> DataFrame:
     anchor = pd.Series(pd.array(anchors["key"], dtype=ARROW_STRING),
                        index=anchors["cluster"].to_numpy(), dtype="string")
     ids = _fresh_ids(anchor, set(), "new")
+    log.info("customer ids on Spark: %d clusters", len(ids))
+    return ids
+
+
+def customer_ids_frame(engine: SparkEngine, records: DataFrame) -> DataFrame:
+    """(row, customer_id) for records (row, source, record_id, cluster), equal to
+    :func:`~cxid.resolver.ids.customer_ids_from_clusters`: the ids of
+    :func:`cluster_customer_ids` joined back to the records."""
+    ids = cluster_customer_ids(records)
     table = pd.DataFrame({"cluster": ids.index.to_numpy(np.int64),
                           "customer_id": ids.astype(ARROW_STRING).to_numpy()})
-    log.info("customer ids on Spark: %d clusters", len(table))
     return (records.select("row", F.col("cluster").cast("long"))
             .join(engine._to_spark(table), "cluster").select("row", "customer_id"))
 
