@@ -91,3 +91,14 @@ def test_the_cli_runs_the_frame_flow_on_spark(spark_engine, tmp_path, capsys, mo
     assert "records in" in printed and "identities" in printed
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["counts"]["records_in"] == 5114
+
+
+def test_a_run_with_every_record_rejected(spark_engine, tmp_path):
+    header = (SAMPLES / "crm.csv").read_text(encoding="utf-8").splitlines()[0]
+    (tmp_path / "crm.csv").write_text(header + "\n", encoding="utf-8")
+    (tmp_path / "web.jsonl").write_text("not json\n", encoding="utf-8")
+    sources = {"crm": str(tmp_path / "crm.csv"), "web": str(tmp_path / "web.jsonl")}
+    resolve(sources).write(tmp_path / "local")
+    manifest = resolve_to(tmp_path / "spark", sources, engine=spark_engine)
+    assert manifest["counts"]["records_in"] == manifest["counts"]["rejected"] == 1
+    assert_same_outputs(tmp_path / "local", tmp_path / "spark")
