@@ -331,7 +331,9 @@ def profiles_frame(engine: SparkEngine, touchpoints: DataFrame, *,
     profiles = _by_bucket(touchpoints.select("row", "customer_id", *columns), "customer_id",
                           worker, schema, _buckets(engine))
     log.info("profiles on Spark: %d sources", len(source_names))
-    return profiles.orderBy("customer_id")
+    # checkpointed first: a sort samples its input in a job of its own, which would
+    # otherwise run every bucket's survivorship twice
+    return profiles.localCheckpoint().orderBy("customer_id")
 
 
 # --------------------------------------------------------------------------- links
@@ -380,9 +382,11 @@ def links_frame(engine: SparkEngine, touchpoints: DataFrame, edges: DataFrame,
     anchor records only. Sorted in the local table's order."""
     schema = _link_schema()
     records = touchpoints.select("row", "source", "record_id", "customer_id")
+    # checkpointed: the final sort samples its input in a job of its own, which would
+    # otherwise make every identifier link (the join and the strings) twice
     identifier = (edges.select("row", "node", "kind", "value").join(records, "row")
                   .mapInArrow(functools.partial(_identifier_batches, schema),
-                              from_arrow_schema(schema)))
+                              from_arrow_schema(schema)).localCheckpoint())
     scored = [(e, t) for e, t in ((match_edges, "match"), (refused_edges, "refused"))
               if e is not None and len(e)]
     anchor_row = np.asarray(anchor_row, np.int64)
