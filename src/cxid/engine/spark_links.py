@@ -204,9 +204,11 @@ def _replay(engine: SparkEngine, kept: DataFrame, comp: DataFrame,
     """Replay the components that reach two account ids on the driver, as the local
     engine does. Returns the new roots of their rows (row, new_root), the edges no
     longer kept (row, node) and the refused values table."""
-    conflicts = (comp.where(F.col("account").isNotNull()).groupBy("root")
-                 .agg(F.countDistinct("account").alias("n")).where(F.col("n") > 1)
-                 .select("root"))
+    # two distinct non-null account ids <=> min < max: a plain aggregation, where
+    # countDistinct needs a second one
+    conflicts = (comp.groupBy("root")
+                 .agg((F.min("account") < F.max("account")).alias("two"))
+                 .where(F.col("two")).select("root"))
     roots = _collect_arrow(conflicts)["root"].to_numpy()
     none = pd.DataFrame({"row": np.array([], np.int64)})
     if len(roots) == 0:
@@ -289,18 +291,21 @@ def link_identifiers_frame(engine: SparkEngine, touchpoints: DataFrame,
     spokes = kept.where(F.col("row") != F.col("hub")).select(
         F.col("row").alias("a"), F.col("hub").alias("b"))
     roots = star_roots(spokes).withColumnRenamed("node", "row")
-    comp = (kept.select("row", "account").distinct().join(roots, "row", "left")
+    # every row with its account id and root (a row without kept edges is its own):
+    # one join, where the rows of the kept edges and then all rows took two
+    comp = (touchpoints.select("row", F.col("account_norm").alias("account"))
+            .join(roots, "row", "left")
             .select("row", "account", F.coalesce("root", "row").alias("root"))
             .localCheckpoint())
 
     moved, dropped, refused = _replay(engine, kept, comp, rules)
+    row_root = comp.select("row", "root")
     if not moved.empty:
-        comp = (comp.join(F.broadcast(engine._to_spark(moved)), "row", "left")
-                .select("row", "account", F.coalesce("new_root", "root").alias("root")))
+        row_root = (row_root.join(F.broadcast(engine._to_spark(moved)), "row", "left")
+                    .select("row", F.coalesce("new_root", "root").alias("root"))
+                    .localCheckpoint())
     kept = _without(engine, kept, dropped)
 
-    row_root = (touchpoints.select("row").join(comp.select("row", "root"), "row", "left")
-                .select("row", F.coalesce("root", "row").alias("root")).localCheckpoint())
     fragment, n_fragments = _fragments(row_root)
     fragment = fragment.localCheckpoint()
     kind = F.element_at(F.array(*[F.lit(r.kind) for r in rules]), F.col("rule") + 1)
