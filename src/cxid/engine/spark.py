@@ -468,12 +468,26 @@ def _apply_group(function: GroupFunction, in_dtypes: dict[str, Any], out_dtypes:
 # --------------------------------------------------------------------------- components
 def _large_star(edges: DataFrame) -> DataFrame:
     """Connect every larger neighbour of each node to the node's smallest neighbour
-    (itself included)."""
+    (itself included): rows ``(a, b, edge, bad)``, the new edges where ``edge``.
+
+    The same window (over each node's neighbours) tells whether the graph already is
+    a star forest (edges ``a > b``, child to parent): a node with two smaller
+    neighbours (two parents), or with smaller and larger ones (child and parent),
+    is ``bad``; such a node with no larger neighbour keeps one row (not an edge) to
+    say so. On a star forest the new edges are the old ones, so the check costs no
+    shuffle of its own."""
     sym = edges.select(F.col("a").alias("u"), F.col("b").alias("v")).unionByName(
         edges.select(F.col("b").alias("u"), F.col("a").alias("v")))
-    low = F.least(F.min("v").over(Window.partitionBy("u")), F.col("u"))
-    return (sym.select("u", "v", low.alias("m")).where(F.col("v") > F.col("u"))
-            .select(F.col("v").alias("a"), F.col("m").alias("b")))  # small-star dedupes
+    node = Window.partitionBy("u")
+    low = F.least(F.min("v").over(node), F.col("u"))
+    smaller = F.count(F.when(F.col("v") < F.col("u"), 1)).over(node)
+    larger = F.count(F.when(F.col("v") > F.col("u"), 1)).over(node)
+    bad = (smaller > 1) | ((smaller > 0) & (larger > 0))
+    return (sym.select("u", "v", low.alias("m"), bad.alias("bad"),
+                       (larger > 0).alias("parent"))
+            .where((F.col("v") > F.col("u")) | (F.col("bad") & ~F.col("parent")))
+            .select(F.col("v").alias("a"), F.col("m").alias("b"),
+                    (F.col("v") > F.col("u")).alias("edge"), "bad"))
 
 
 def _small_star(edges: DataFrame) -> DataFrame:
@@ -485,36 +499,28 @@ def _small_star(edges: DataFrame) -> DataFrame:
     return spokes.unionByName(hubs).select("a", F.col("m").alias("b")).distinct()
 
 
-def _is_star_forest(edges: DataFrame) -> bool:
-    """True when no node has two parents and no parent has one (edges come as
-    ``a > b``, child to parent): each component is then a star around its smallest
-    node. One shuffle."""
-    roles = edges.select(F.col("a").alias("x"), F.lit(1).alias("child")).unionByName(
-        edges.select(F.col("b").alias("x"), F.lit(0).alias("child")))
-    bad = (roles.groupBy("x")
-           .agg(F.sum("child").alias("parents"), F.min("child").alias("is_parent"))
-           .where((F.col("parents") > 1) | ((F.col("parents") > 0) & (F.col("is_parent") == 0))))
-    return bad.isEmpty()
-
-
 def star_roots(edges: DataFrame) -> DataFrame:
     """Connected components of an edge DataFrame ``(a, b)`` (long node ids): one row
     ``(node, root)`` per node of an edge, ``root`` the smallest node of its component.
 
     Large-star / small-star rounds (Kiveris et al. 2014) until each component is a
-    star around its smallest node; each round's edges are checkpointed so the plan
-    does not grow with the rounds. Shared by :meth:`SparkEngine.connected_components`
-    and the frame flow (:mod:`cxid.engine.spark_links`), whose graphs never leave the
-    executors.
+    star around its smallest node, which each large-star step checks on the way;
+    each step's edges are checkpointed so the plan does not grow with the rounds.
+    Shared by :meth:`SparkEngine.connected_components` and the frame flow
+    (:mod:`cxid.engine.spark_links`), whose graphs never leave the executors.
     """
     edges = (edges.select(F.greatest("a", "b").alias("a"), F.least("a", "b").alias("b"))
              .where(F.col("a") != F.col("b")).distinct().localCheckpoint())
     rounds = 0
-    while not _is_star_forest(edges):
+    while True:
+        large = _large_star(edges).localCheckpoint()
+        if large.where(F.col("bad")).isEmpty():
+            edges = large.select("a", "b")  # a star forest: large-star kept it as is
+            break
         rounds += 1
         if rounds > _MAX_ROUNDS:
             raise CxidError(f"connected components did not converge in {_MAX_ROUNDS} rounds")
-        edges = _small_star(_large_star(edges)).localCheckpoint()
+        edges = _small_star(large.where(F.col("edge")).select("a", "b")).localCheckpoint()
     log.info("connected components: %d large-star/small-star rounds", rounds)
     hubs = edges.select(F.col("b").alias("node"), F.col("b").alias("root")).distinct()
     return edges.select(F.col("a").alias("node"), F.col("b").alias("root")).unionByName(hubs)

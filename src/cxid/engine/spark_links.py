@@ -107,7 +107,23 @@ def _explode_partition(rules: list[IdentifierRule], batches: Iterator[pa.RecordB
                  values.cast(pa.string()).combine_chunks(),
                  account.take(at), people.take(at)], schema=_EXPLODED))
         if parts:
-            yield from pa.concat_tables(parts).to_batches()
+            yield from _one_per_row_value(pa.concat_tables(parts)).to_batches()
+
+
+def _one_per_row_value(table: pa.Table) -> pa.Table:
+    """One membership per (row, rule, value), with its smallest column: e-mail and
+    reply-to may carry the same address. A row lives in one batch, so deduplicating
+    here (Arrow's hash grouping) spares a shuffle and lets a value's records be
+    counted with ``count`` instead of a distinct count."""
+    keys = ["row", "rule", "value"]
+    firsts = (table.append_column("at", pa.array(np.arange(table.num_rows)))
+              .group_by(keys, use_threads=False)
+              .aggregate([("col", "min"), ("at", "min")]))
+    at = firsts.column("at_min")
+    return pa.Table.from_arrays(
+        [firsts.column("row"), firsts.column("rule"), firsts.column("col_min"),
+         firsts.column("value"), table.column("account").take(at),
+         table.column("people").take(at)], schema=_EXPLODED)
 
 
 def _verdict_partition(rules: list[IdentifierRule], batches: Iterator[pa.RecordBatch]
@@ -129,28 +145,38 @@ def _verdict_partition(rules: list[IdentifierRule], batches: Iterator[pa.RecordB
 
 
 def _node_edges(touchpoints: DataFrame, rules: list[IdentifierRule]) -> DataFrame:
-    """One row per (row, node): row, node key, rule, value, account, people."""
+    """One row per (row, node): row, node key, rule, value, account, people, and the
+    node's hub (first row) and counts (records, distinct non-null account ids and
+    people: ``n_records``, ``n_accounts``, ``n_people``).
+
+    Everything per value comes from one window over (rule, value): a single shuffle
+    and sort, where per-value ``groupBy`` with two ``countDistinct`` (which Spark
+    expands to three copies of the rows) and a second window for the hubs cost four.
+    ``collect_set`` drops nulls, as ``countDistinct`` does."""
     columns = ["row", "account_norm", "first_name_norm", "last_name_norm"]
     columns += [c for r in rules if r.deterministic for c in IDENTIFIER_COLUMNS[r.kind]
                 if c in touchpoints.columns and c not in columns]
     exploded = touchpoints.select(*columns).mapInArrow(
         functools.partial(_explode_partition, rules), from_arrow_schema(_EXPLODED))
+    value = Window.partitionBy("rule", "value")
     first = F.min(F.shiftleft(F.col("col").cast("long"), _COLUMN_SHIFT) + F.col("row"))
-    node = (F.shiftleft(F.col("rule").cast("long"), _RULE_SHIFT)
-            + first.over(Window.partitionBy("rule", "value")))
-    # e-mail and reply-to may carry the same address: one edge per (row, node)
-    return (exploded.withColumn("node", node)
-            .select("row", "node", "rule", "value", "account", "people")
-            .dropDuplicates(["row", "node"]))
+    node = F.shiftleft(F.col("rule").cast("long"), _RULE_SHIFT) + first.over(value)
+    return exploded.select(
+        "row", node.alias("node"), "rule", "value", "account", "people",
+        F.min("row").over(value).alias("hub"),
+        F.count(F.lit(1)).over(value).alias("n_records"),
+        F.size(F.collect_set("account").over(value)).cast("long").alias("n_accounts"),
+        F.size(F.collect_set("people").over(value)).cast("long").alias("n_people"))
 
 
 def _suppressed(edges: DataFrame, rules: list[IdentifierRule]
                 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The suppressed values (the local table, in node order) and their node keys."""
-    counts = edges.groupBy("node").agg(
-        F.first("rule").alias("rule"), F.first("value").alias("value"),
-        F.count(F.lit(1)).alias("records"), F.countDistinct("account").alias("accounts"),
-        F.countDistinct("people").alias("people"))
+    """The suppressed values (the local table, in node order) and their node keys.
+    Judged on each node's hub row (one per node: memberships are unique per (row,
+    node)), which carries the node's counts."""
+    counts = edges.where(F.col("row") == F.col("hub")).select(
+        "node", "rule", "value", F.col("n_records").alias("records"),
+        F.col("n_accounts").alias("accounts"), F.col("n_people").alias("people"))
     table = _collect_arrow(counts.mapInArrow(functools.partial(_verdict_partition, rules),
                                              from_arrow_schema(_VERDICT)))
     table = table.sort_by("node")
@@ -178,9 +204,11 @@ def _replay(engine: SparkEngine, kept: DataFrame, comp: DataFrame,
     """Replay the components that reach two account ids on the driver, as the local
     engine does. Returns the new roots of their rows (row, new_root), the edges no
     longer kept (row, node) and the refused values table."""
-    conflicts = (comp.where(F.col("account").isNotNull()).groupBy("root")
-                 .agg(F.countDistinct("account").alias("n")).where(F.col("n") > 1)
-                 .select("root"))
+    # two distinct non-null account ids <=> min < max: a plain aggregation, where
+    # countDistinct needs a second one
+    conflicts = (comp.groupBy("root")
+                 .agg((F.min("account") < F.max("account")).alias("two"))
+                 .where(F.col("two")).select("root"))
     roots = _collect_arrow(conflicts)["root"].to_numpy()
     none = pd.DataFrame({"row": np.array([], np.int64)})
     if len(roots) == 0:
@@ -256,24 +284,28 @@ def link_identifiers_frame(engine: SparkEngine, touchpoints: DataFrame,
 
     edges = _node_edges(touchpoints, rules).localCheckpoint()
     suppressed, bad = _suppressed(edges, rules)
-    kept = _without(engine, edges, pd.DataFrame({"node": bad}))
+    kept = (_without(engine, edges, pd.DataFrame({"node": bad}))
+            .select("row", "node", "rule", "value", "account", "hub").localCheckpoint())
 
-    # components over records: each value's records joined to its first record
-    hub = F.min("row").over(Window.partitionBy("node"))
-    spokes = kept.select(F.col("row").alias("a"), hub.alias("b")).where(F.col("a") != F.col("b"))
+    # components over records: each value's records joined to its first record (hub)
+    spokes = kept.where(F.col("row") != F.col("hub")).select(
+        F.col("row").alias("a"), F.col("hub").alias("b"))
     roots = star_roots(spokes).withColumnRenamed("node", "row")
-    comp = (kept.select("row", "account").distinct().join(roots, "row", "left")
+    # every row with its account id and root (a row without kept edges is its own):
+    # one join, where the rows of the kept edges and then all rows took two
+    comp = (touchpoints.select("row", F.col("account_norm").alias("account"))
+            .join(roots, "row", "left")
             .select("row", "account", F.coalesce("root", "row").alias("root"))
             .localCheckpoint())
 
     moved, dropped, refused = _replay(engine, kept, comp, rules)
+    row_root = comp.select("row", "root")
     if not moved.empty:
-        comp = (comp.join(F.broadcast(engine._to_spark(moved)), "row", "left")
-                .select("row", "account", F.coalesce("new_root", "root").alias("root")))
+        row_root = (row_root.join(F.broadcast(engine._to_spark(moved)), "row", "left")
+                    .select("row", F.coalesce("new_root", "root").alias("root"))
+                    .localCheckpoint())
     kept = _without(engine, kept, dropped)
 
-    row_root = (touchpoints.select("row").join(comp.select("row", "root"), "row", "left")
-                .select("row", F.coalesce("root", "row").alias("root")).localCheckpoint())
     fragment, n_fragments = _fragments(row_root)
     fragment = fragment.localCheckpoint()
     kind = F.element_at(F.array(*[F.lit(r.kind) for r in rules]), F.col("rule") + 1)
