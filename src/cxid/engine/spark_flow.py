@@ -9,12 +9,14 @@ stage                   where it runs
 read and normalise      Spark tasks (:mod:`cxid.engine.spark_read`)
 deterministic links     identifier rows, per-value guards and connected components
                         on DataFrames (:mod:`cxid.engine.spark_links`)
-fragments               ``groupBy(fragment).applyInPandas`` over the local code,
-                        collected (:mod:`cxid.engine.spark_outputs`)
+fragments               the local code per hash bucket of fragments
+                        (``applyInPandas``), collected (:mod:`cxid.engine.spark_outputs`)
 matching, clustering    the driver, as locally (:func:`cxid.pipeline.match_and_cluster`):
-                        its input and output are per fragment
-customer ids            hashes on the executors, one anchor per cluster on the driver
-profiles, links         ``groupBy(customer).applyInPandas`` over the local code
+                        its input and output are per fragment (blocking joins,
+                        comparisons and conflicting components still go to Spark)
+customer ids            hashes on the executors, one anchor per cluster on the driver,
+                        the per-fragment ids broadcast back to the records
+profiles, links         the local code per hash bucket of customers, and per batch
 write                   ``DataFrame.write.parquet``
 ======================  ==========================================================
 
