@@ -433,3 +433,37 @@ def test_pieces_of_an_input_concatenate_without_python_objects_per_row():
     assert list(got["ua"].cat.categories) == ["a", "b"]
     assert list(got.columns) == list(want.columns)
     pd.testing.assert_frame_equal(got.assign(ua=got["ua"].astype(object)), want)
+
+
+def test_engine_runs_independent_steps_at_once_and_in_order():
+    import threading
+
+    from cxid.engine import LocalEngine
+
+    both = threading.Barrier(2, timeout=10)  # passes only if the two run at once
+
+    def meet(value):
+        both.wait()
+        return value, threading.current_thread().name
+
+    results = LocalEngine(threads=2).concurrently(lambda: meet("a"), lambda: meet("b"))
+    assert [r[0] for r in results] == ["a", "b"]
+    assert results[0][1] != results[1][1]
+    main_thread = threading.current_thread().name
+    one = LocalEngine(threads=1).concurrently(lambda: threading.current_thread().name,
+                                              lambda: threading.current_thread().name)
+    assert one == [main_thread, main_thread]
+
+    def fail():
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        LocalEngine(threads=2).concurrently(lambda: 1, fail)
+
+
+def test_one_thread_gives_the_same_outputs_as_several(population, full):
+    single = resolve(population.sources, workers=1)
+    for table in ("identities", "customers", "links", "rejected"):
+        pd.testing.assert_frame_equal(getattr(single, table), getattr(full, table))
+    assert single.manifest["counts"] == full.manifest["counts"]
+    pd.testing.assert_frame_equal(single.pairs, full.pairs)

@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="with --engine spark: a setting of the Spark session cxid starts, "
                           "e.g. spark.driver.memory=8g (repeatable)")
     res.add_argument("--workers", type=int, default=None,
-                     help="processes reading large inputs in parallel (default: one per core)")
+                     help="processes reading large inputs and threads running independent "
+                          "steps in parallel (default: one per core)")
 
     ev = sub.add_parser("evaluate", help="accuracy of identities against truth")
     ev.add_argument("--truth", required=True, help="truth CSV/parquet: source,record_id,person_id")

@@ -518,8 +518,9 @@ def resolve(
     :meth:`Resolution.save_state` or the CLI to write the new state.
 
     ``engine``: ``"local"`` (default) or ``"spark"`` (``pip install 'cxid[spark]'``);
-    both give the same customer ids. ``workers``: processes reading large inputs in
-    parallel on the local engine (default: one per core).
+    both give the same customer ids. ``workers``: on the local engine, processes
+    reading large inputs in parallel and threads running independent steps at once
+    (default: one per core; 1 runs everything in this thread, same results).
     """
     started = time.perf_counter()
     clock = _StageClock()
@@ -530,6 +531,8 @@ def resolve(
     srcs = _sources(sources, cfg)
     bar = as_progress(progress)
     eng = get_engine(engine)
+    if workers is not None and eng.name == "local":
+        eng = LocalEngine(threads=workers)
 
     touchpoints, rejected, inputs, cache = read_sources(
         srcs, bar, default_region=cfg.default_region, state=prior_state, engine=eng,
@@ -574,16 +577,16 @@ def resolve(
         "customer_id": customer_id,
     })
     clock.lap("customer_ids")
-    customers = build_profiles(touchpoints, customer_id, rules=cfg.survivorship.rules,
-                               source_priority=cfg.survivorship.source_priority)
-    clock.lap("profiles")
-    links = build_links(
-        touchpoints, customer_id, det.edges, det.fragment, accepted, refused_edges,
-        [(s.name, METHOD_LEVELS[s.method]) for s in comparisons],
-    )
+    # profiles and links are independent: the engine may build them at once
+    customers, links = eng.concurrently(
+        lambda: build_profiles(touchpoints, customer_id, rules=cfg.survivorship.rules,
+                               source_priority=cfg.survivorship.source_priority),
+        lambda: build_links(touchpoints, customer_id, det.edges, det.fragment, accepted,
+                            refused_edges,
+                            [(s.name, METHOD_LEVELS[s.method]) for s in comparisons]))
     rejected = arrow_text(conform(rejected, REJECTED_COLUMNS))
 
-    clock.lap("links")
+    clock.lap("profiles_and_links")
     manifest = run_manifest(
         run=run, started=started, clock=clock, inputs=inputs, n_identities=len(identities),
         n_rejected=len(rejected), sizes=customers["records"].to_numpy(), det_stats=det.stats,
@@ -647,7 +650,8 @@ def resolve_to(
         return resolve_frames(_sources(sources, cfg), cfg, eng, out, progress=progress)
     resolution = resolve(sources, config, state=state, refit=refit, engine=eng,
                          workers=workers, progress=progress)
-    resolution.write(out, engine=eng)
+    resolution.write(out, engine=LocalEngine(threads=workers)
+                     if workers is not None and eng.name == "local" else eng)
     if state is not None:
         resolution.save_state(state)
     return resolution.manifest
@@ -679,7 +683,8 @@ def match_and_cluster(fragments: Fragments, linked_pairs: Callable[[], Any], cfg
         model = FellegiSunter.load(m.model)
     elif model_json:
         model = FellegiSunter.from_json(model_json)
-    linked = linked_pairs() if model is None and m.learn_m_from_links else None
+    # built (on a second core, locally) while the candidates are compared
+    linked = linked_pairs if model is None and m.learn_m_from_links else None
     match = match_fragments(
         fragments, rules=m.blocking or DEFAULT_RULES,
         comparisons=m.comparisons or DEFAULT_COMPARISONS, model=model, linked=linked,
@@ -687,7 +692,6 @@ def match_and_cluster(fragments: Fragments, linked_pairs: Callable[[], Any], cfg
         max_block_size=m.max_block_size, max_pairs=m.max_pairs, seed=m.seed,
         progress=progress,
     )
-    del linked  # training pairs are no longer needed: free them before the outputs
     above = match.pairs[match.pairs["match_probability"] >= m.threshold]
     clusters = guarded_clusters(
         fragments, above["fragment_l"].to_numpy(), above["fragment_r"].to_numpy(),

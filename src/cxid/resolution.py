@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
@@ -199,18 +200,21 @@ class Resolution:
         by renames, so a crash mid-write leaves the previous outputs intact. The
         engine writes the tables (Spark writes each as a folder of parquet parts).
         """
-        write_table = get_engine(engine).write_table
+        eng = get_engine(engine)
+        tables = {
+            "identities": self.identities, "customers": self.customers,
+            "links": self.links, "rejected": self.rejected, "id_history": self.id_history,
+            "identifier_guards": guard_table(self.suppressed, self.refused),
+        }
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
-            write_table(self.identities, tmp / "identities.parquet")
-            write_table(self.customers, tmp / "customers.parquet")
-            write_table(self.links, tmp / "links.parquet")
-            write_table(self.rejected, tmp / "rejected.parquet")
-            write_table(self.id_history, tmp / "id_history.parquet")
-            write_table(guard_table(self.suppressed, self.refused),
-                        tmp / "identifier_guards.parquet")
+            # largest first: the engine may write them at once (threads, locally)
+            eng.concurrently(*(functools.partial(eng.write_table, frame,
+                                                 tmp / f"{name}.parquet")
+                               for name, frame in sorted(tables.items(),
+                                                         key=lambda t: -len(t[1]))))
             if self.model is not None:
                 self.model.save(tmp / "model.json")
             (tmp / "manifest.json").write_text(

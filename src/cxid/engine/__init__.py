@@ -10,7 +10,9 @@ knows where it runs. An engine supplies:
 * ``map_batches``: apply a pure batch function to a frame, in batches;
 * ``map_groups``: apply a pure function to each group of rows sharing a key;
 * ``connected_components``: component label per node of an edge list;
-* ``write_table``: one output table.
+* ``write_table``: one output table;
+* ``concurrently``: independent driver-side steps at once (threads on the local
+  engine, whose pandas/Arrow/numpy/rapidfuzz kernels release the GIL).
 
 :class:`LocalEngine` (the default) does them in-process with pandas, pyarrow and
 scipy. ``SparkEngine`` (``cxid[spark]``, :mod:`cxid.engine.spark`) does them with
@@ -21,7 +23,9 @@ identical results, so the same config and inputs give the same customer ids.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -90,9 +94,27 @@ def read_and_normalise(kind: str, path: str, *, source: str, mapping: dict | Non
 
 
 class LocalEngine:
-    """In-process engine: pandas hash joins, direct calls, scipy, pyarrow."""
+    """In-process engine: pandas hash joins, direct calls, scipy, pyarrow.
+
+    ``threads``: how many independent steps :meth:`concurrently` runs at once (default:
+    one per core; 1 runs them one after the other)."""
 
     name = "local"
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
+
+    def concurrently(self, *tasks: Callable[[], Any]) -> list[Any]:
+        """Run independent ``tasks`` (no arguments) and return their results in order;
+        the first exception raised is re-raised. On two cores this overlaps e.g. the
+        profiles with the links, or the writing of several output tables: their
+        kernels release the GIL for most of their time."""
+        if self.threads < 2 or len(tasks) < 2:
+            return [task() for task in tasks]
+        with ThreadPoolExecutor(max_workers=min(self.threads, len(tasks)),
+                                thread_name_prefix="cxid") as pool:
+            futures = [pool.submit(task) for task in tasks]
+            return [f.result() for f in futures]
 
     def read(self, kind: str, path: str, *, source: str,
              mapping: dict | None, id_column: str | None) -> ReadResult:

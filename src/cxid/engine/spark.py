@@ -540,6 +540,8 @@ class SparkEngine(LocalEngine):
         #: JSON Lines files larger than this (mbox files larger than a tenth of it) are
         #: split into chunks of about this size, read one chunk per task.
         self.read_chunk_bytes = int(read_chunk_bytes)
+        #: driver-side steps run one after the other: Spark parallelises inside them
+        self.threads = 1
         #: Where the chunks are written (a temporary folder inside, removed after the
         #: read). It must be a filesystem the executors can read, like the source files
         #: themselves. Default (None): the system's temporary folder in local mode; on a

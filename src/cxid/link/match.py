@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -378,6 +378,44 @@ def linked_record_pairs(
     return pair_records(touchpoints.iloc[used], pairs)
 
 
+def _compared_candidates(
+    fragments: Fragments, rules: Sequence[Sequence[str]],
+    comparisons: Sequence[ComparisonSpec], exclude_same_source: bool, max_block_size: int,
+    max_pairs: int, bar: Progress, engine: LocalEngine,
+) -> tuple[CandidatePairs, np.ndarray, np.ndarray, dict[str, pd.Series], np.ndarray,
+           dict[str, np.ndarray]]:
+    """Blocking then comparison of the candidate pairs: (candidates, left, right, term
+    frequency tables, levels, shared values)."""
+    cands = candidate_pairs(fragments, rules, max_block_size=max_block_size,
+                            max_pairs=max_pairs, progress=bar, engine=engine)
+    left, right = cands.left, cands.right
+    if exclude_same_source and len(left):
+        sources = fragments.summary["sources"].to_numpy(object)
+        single = ~pd.Series(sources).str.contains("+", regex=False).to_numpy()
+        drop = single[left] & single[right] & (sources[left] == sources[right])
+        left, right = left[~drop], right[~drop]
+    bar.message(f"blocking: {len(left):,} candidate fragment pairs")
+    tf_tables = term_frequencies(fragments, comparisons)
+    levels, shared = compare_pairs(fragments, left, right, comparisons, tf_tables=tf_tables,
+                                   engine=engine)
+    bar.update("compared pairs", len(left), len(left), "pairs")
+    return cands, left, right, tf_tables, levels, shared
+
+
+def _compared_linked(
+    linked: tuple[Fragments, np.ndarray, np.ndarray]
+    | Callable[[], tuple[Fragments, np.ndarray, np.ndarray] | None] | None,
+    comparisons: Sequence[ComparisonSpec], engine: LocalEngine,
+) -> np.ndarray | None:
+    """The levels of the known matches (built first when ``linked`` is a function);
+    None without known matches."""
+    if callable(linked):
+        linked = linked()
+    if linked is None or not len(linked[1]):
+        return None
+    return compare_pairs(linked[0], linked[1], linked[2], comparisons, engine=engine)[0]
+
+
 @dataclass(frozen=True)
 class MatchResult:
     """Scored candidate pairs and the fitted model.
@@ -404,7 +442,8 @@ def match_fragments(
     max_block_size: int = 200,
     max_pairs: int = 200_000_000,
     seed: int = 0,
-    linked: tuple[Fragments, np.ndarray, np.ndarray] | None = None,
+    linked: tuple[Fragments, np.ndarray, np.ndarray]
+    | Callable[[], tuple[Fragments, np.ndarray, np.ndarray] | None] | None = None,
     progress: Progress | bool | None = None,
     engine: LocalEngine | None = None,
 ) -> MatchResult:
@@ -413,8 +452,10 @@ def match_fragments(
     With ``model=None`` a :class:`FellegiSunter` is fitted unsupervised: u from
     ``u_sample`` random fragment pairs, m and the match rate by EM on the candidate
     pairs. A fitted model (e.g. loaded from JSON) is used as is. ``linked`` (see
-    :func:`linked_record_pairs`) gives known matches from deterministic links: the m of
-    the people-level comparisons is then learnt from them and held fixed in EM.
+    :func:`linked_record_pairs`, or a function returning them) gives known matches from
+    deterministic links: the m of the people-level comparisons is then learnt from them
+    and held fixed in EM. When a model is fitted, the known matches are built and
+    compared while the candidate pairs are (the engine's :meth:`concurrently`).
     ``exclude_same_source`` drops pairs whose fragments both come from one single
     source (link-only between sources, as for Febrl4).
     """
@@ -423,20 +464,17 @@ def match_fragments(
         raise ConfigError(problems)
     bar = as_progress(progress)
     engine = engine or get_engine()
-    cands: CandidatePairs = candidate_pairs(fragments, rules, max_block_size=max_block_size,
-                                            max_pairs=max_pairs, progress=bar, engine=engine)
-    left, right = cands.left, cands.right
-    if exclude_same_source and len(left):
-        sources = fragments.summary["sources"].to_numpy(object)
-        single = ~pd.Series(sources).str.contains("+", regex=False).to_numpy()
-        drop = single[left] & single[right] & (sources[left] == sources[right])
-        left, right = left[~drop], right[~drop]
-    bar.message(f"blocking: {len(left):,} candidate fragment pairs")
-
-    tf_tables = term_frequencies(fragments, comparisons)
-    levels, shared = compare_pairs(fragments, left, right, comparisons, tf_tables=tf_tables,
-                                   engine=engine)
-    bar.update("compared pairs", len(left), len(left), "pairs")
+    if model is None:
+        # the known matches' levels do not depend on the candidates: both at once
+        candidates, m_levels = engine.concurrently(
+            lambda: _compared_candidates(fragments, rules, comparisons, exclude_same_source,
+                                         max_block_size, max_pairs, bar, engine),
+            lambda: _compared_linked(linked, comparisons, engine))
+    else:
+        candidates = _compared_candidates(fragments, rules, comparisons, exclude_same_source,
+                                          max_block_size, max_pairs, bar, engine)
+        m_levels = None
+    cands, left, right, tf_tables, levels, shared = candidates
 
     if model is None:
         ru, rv = random_pairs(fragments.n, u_sample, seed)
@@ -448,13 +486,11 @@ def match_fragments(
             prior = float(np.clip(strong.mean() if len(strong) else 0.01, 1e-4, 0.5))
         model = FellegiSunter(model_comparisons(comparisons), fix_u=False, max_iter=200,
                               progress=bar)
-        m_levels, m_names = None, ()
-        if linked is not None and len(linked[1]):
-            m_levels, _ = compare_pairs(linked[0], linked[1], linked[2], comparisons,
-                                        engine=engine)
+        m_names: tuple[str, ...] = ()
+        if m_levels is not None:
             m_names = tuple(s.name for s in comparisons if s.method in LABEL_METHODS
                             and s.attribute not in IDENTIFIER_ATTRIBUTES)
-            bar.message(f"m of {', '.join(m_names)} from {len(linked[1]):,} linked record pairs")
+            bar.message(f"m of {', '.join(m_names)} from {len(m_levels):,} linked record pairs")
         if len(left):
             model.fit(levels, u_levels=u_levels, prior=prior, m_levels=m_levels,
                       m_from_labels=m_names)
