@@ -80,15 +80,17 @@ class SplitScorer:
         """Score value ``uniques[left[i]]`` against ``uniques[right[i]]``. Each part
         reaches ``function`` with its presence mask (see :func:`_strings`) already
         known, computed once per distinct part rather than once per combination."""
-        if self._split is None or self._split[0] is not uniques:
+        split = self._split  # read once: another thread may replace it meanwhile
+        if split is None or split[0] is not uniques:
             cleaned = [_strings(p) for p in split_parts(uniques, self.sep, self.n)]
             # one code space for all parts (first names meet last names when swapped)
             codes, names = pd.factorize(np.concatenate([a for a, _ in cleaned]))
             names = np.asarray(names, dtype=object)
             per_part = np.split(np.asarray(codes), self.n)
-            self._split = (uniques, [(a, m, c) for (a, m), c in
-                                     zip(cleaned, per_part, strict=True)], names)
-        _, parts, names = self._split
+            split = (uniques, [(a, m, c) for (a, m), c in
+                               zip(cleaned, per_part, strict=True)], names)
+            self._split = split
+        _, parts, names = split
         return self.function(
             *[_KnownPresence.of(a[left], m[left], c[left], names) for a, m, c in parts],
             *[_KnownPresence.of(a[right], m[right], c[right], names) for a, m, c in parts])

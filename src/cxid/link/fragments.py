@@ -8,7 +8,8 @@ vectorised merge or group-by.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -56,10 +57,27 @@ class Fragments:
     addresses: pd.DataFrame
     #: derived indexes (e.g. value sets sorted for comparison), built on first use
     cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False,
+                                   compare=False, repr=False)
 
     @property
     def n(self) -> int:
         return len(self.summary)
+
+    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+        """``cache[key]``, built by ``build()`` on first use; one build even when
+        threads ask at once (the others wait for it)."""
+        with self._lock:
+            if key not in self.cache:
+                self.cache[key] = build()
+            return self.cache[key]
+
+    def __getstate__(self) -> dict[str, Any]:  # a lock does not pickle (Spark tasks)
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        object.__setattr__(self, "_lock", threading.RLock())
 
     def attribute(self, name: str) -> pd.DataFrame:
         """(fragment, value) rows of one attribute."""

@@ -118,8 +118,7 @@ def _postcode_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _sets(fragments: Fragments, what: str) -> cmp.SetIndex:
     """The value sets compared by one comparison, indexed once per fragments object
     (batches of candidate pairs and the u sample reuse it)."""
-    cache = fragments.cache
-    if what not in cache:
+    def build() -> cmp.SetIndex:
         if what == "name":
             values = _name_values(fragments)
         elif what == "address":
@@ -128,8 +127,9 @@ def _sets(fragments: Fragments, what: str) -> cmp.SetIndex:
             values = _handle_values(fragments)
         else:
             values = fragments.attribute(what)
-        cache[what] = cmp.index_sets(values)
-    return cache[what]
+        return cmp.index_sets(values)
+
+    return fragments.cached(what, build)
 
 
 def _address_values(fragments: Fragments) -> pd.DataFrame:
@@ -179,10 +179,7 @@ _SPLIT_SCORERS = {
 def _scorer(fragments: Fragments, what: str) -> cmp.SplitScorer:
     """The split scorer of one multi-part comparison, one per fragments object (it keeps
     the split of that object's distinct values between batches)."""
-    key = f"{what}:scorer"
-    if key not in fragments.cache:
-        fragments.cache[key] = _SPLIT_SCORERS[what]()
-    return fragments.cache[key]
+    return fragments.cached(f"{what}:scorer", _SPLIT_SCORERS[what])
 
 
 def _handle_values(fragments: Fragments) -> pd.DataFrame:
@@ -465,20 +462,23 @@ def match_fragments(
     bar = as_progress(progress)
     engine = engine or get_engine()
     if model is None:
-        # the known matches' levels do not depend on the candidates: both at once
-        candidates, m_levels = engine.concurrently(
+        # the random pairs' and the known matches' levels do not depend on the
+        # candidates: compared while the candidates are
+        def training() -> tuple[np.ndarray, np.ndarray | None]:
+            ru, rv = random_pairs(fragments.n, u_sample, seed)
+            u_levels = compare_pairs(fragments, ru, rv, comparisons, engine=engine)[0]
+            return u_levels, _compared_linked(linked, comparisons, engine)
+
+        candidates, (u_levels, m_levels) = engine.concurrently(
             lambda: _compared_candidates(fragments, rules, comparisons, exclude_same_source,
                                          max_block_size, max_pairs, bar, engine),
-            lambda: _compared_linked(linked, comparisons, engine))
+            training)
     else:
         candidates = _compared_candidates(fragments, rules, comparisons, exclude_same_source,
                                           max_block_size, max_pairs, bar, engine)
-        m_levels = None
     cands, left, right, tf_tables, levels, shared = candidates
 
     if model is None:
-        ru, rv = random_pairs(fragments.n, u_sample, seed)
-        u_levels, _ = compare_pairs(fragments, ru, rv, comparisons, engine=engine)
         if prior is None:
             # EM starting point: the share of candidates that agree on name and birth
             # date or e-mail — a conservative deterministic estimate of the match rate
