@@ -7,11 +7,12 @@ they are. Each row keeps its own ``source`` (one file may hold several sources);
 ``record_id`` must be unique per (source, record_id). Rows without a source or a
 record id, and later rows repeating an accepted (source, record_id), go to rejected
 (``file`` and ``line`` there are the parquet file and its 1-based row). Missing
-optional columns are added as nulls; a null ``file`` becomes the parquet file's path
-and a null ``line`` its row number. Columns cxid does not know (neither a touchpoint
-or ``*_norm`` column nor an ``x_`` extra) are ignored with a warning naming them.
-A file that is not parquet, lacks ``source``/``record_id``, holds no ``*_norm``
-column, or has a column of the wrong type stops the run before any work.
+optional columns are added as nulls and empty strings become nulls; a null ``file``
+becomes the parquet file's path, a null ``line`` its row number. Columns cxid does
+not know (neither a touchpoint or ``*_norm`` column nor an ``x_`` extra) are ignored
+with a warning naming them. A file that is not parquet, lacks ``source`` or
+``record_id``, holds no ``*_norm`` column, or has a column of the wrong type stops
+the run before any work.
 """
 
 from __future__ import annotations
@@ -158,10 +159,15 @@ def _column(table: pa.Table, name: str, file: Path, source: str) -> pa.ChunkedAr
         if pa.types.is_dictionary(column.type):
             column = column.cast(column.type.value_type)
     try:
-        return column.cast(want)
+        column = column.cast(want)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise IngestError(f"column {name!r} ({column.type}) cannot be read as {want}: {exc}",
                           source=source, file=str(file)) from exc
+    if want == pa.large_string():  # an empty value is a missing one, as readers make it
+        empty = pc.equal(column, "")
+        if pc.any(empty).as_py():
+            column = pc.if_else(empty, pa.scalar(None, want), column)
+    return column
 
 
 def _read_file(file: Path, source: str) -> tuple[pa.Table, list[str]]:
@@ -189,9 +195,9 @@ def _empty(name: str, n: int) -> pa.Array:
 
 
 def _missing(column: pa.ChunkedArray) -> np.ndarray:
-    """Null or empty values of a text column, as a boolean array."""
-    empty = pc.or_kleene(pc.is_null(column), pc.equal(pc.utf8_trim_whitespace(column), ""))
-    return pc.fill_null(empty, True).to_numpy(zero_copy_only=False)
+    """Null or blank values of a text column, as a boolean array."""
+    blank = pc.equal(pc.utf8_trim_whitespace(column), "")
+    return pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
 
 
 def read(path: str | Path, *, source: str, mapping: ColumnMapping | None = None,
