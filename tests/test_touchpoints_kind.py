@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cxid.cli import main
+from cxid.engine import LocalEngine
 from cxid.errors import ConfigError, IngestError
 from cxid.ingest import read_source
 from cxid.pipeline import resolve
@@ -157,6 +158,11 @@ def test_rows_keep_their_source_and_are_not_normalised_again(tmp_path):
     assert (tp["file"] == str(path)).all() and tp["line"].tolist() == [1, 2, 3]
     assert tp["line"].dtype == "Int64"
     assert isinstance(tp["observed_at"].dtype, pd.DatetimeTZDtype)
+    # the read-and-normalise step both engines run passes them through, with no counts
+    done = LocalEngine().read_normalised("touchpoints", str(path), source="normalised",
+                                         mapping=None, id_column=None, region="FR")
+    assert done.counts == {}
+    assert done.touchpoints["email_norm"].tolist() == tp["email_norm"].tolist()
 
 
 def test_bad_rows_go_to_rejected_and_every_row_is_counted(tmp_path):

@@ -170,8 +170,9 @@ def _column(table: pa.Table, name: str, file: Path, source: str) -> pa.ChunkedAr
     return column
 
 
-def _read_file(file: Path, source: str) -> tuple[pa.Table, list[str]]:
-    """The known columns of one parquet file, typed; and the unknown column names."""
+def _read_file(file: Path, source: str) -> tuple[pa.Table, np.ndarray, list[str]]:
+    """The known columns of one parquet file, typed (a null ``file`` or ``line`` filled
+    in); which rows had one filled in; and the unknown column names."""
     schema = _schema(file, source)
     keep = [n for n in schema.names if known(n)]
     try:
@@ -182,10 +183,14 @@ def _read_file(file: Path, source: str) -> tuple[pa.Table, list[str]]:
     n = table.num_rows
     if "file" not in columns:
         columns["file"] = pa.chunked_array([pa.nulls(n, pa.large_string())])
-    columns["file"] = pc.fill_null(columns["file"], str(file))
     rows = pa.array(np.arange(1, n + 1, dtype=np.int64))
-    columns[_INT] = pc.coalesce(columns[_INT], rows) if _INT in columns else rows
-    return pa.table(columns), [n for n in schema.names if not known(n)]
+    if _INT not in columns:
+        columns[_INT] = pa.chunked_array([pa.nulls(n, pa.int64())])
+    filled = (pc.is_null(columns["file"]).to_numpy(zero_copy_only=False)
+              | pc.is_null(columns[_INT]).to_numpy(zero_copy_only=False))
+    columns["file"] = pc.fill_null(columns["file"], str(file))
+    columns[_INT] = pc.coalesce(columns[_INT], rows)
+    return pa.table(columns), filled, [n for n in schema.names if not known(n)]
 
 
 def _empty(name: str, n: int) -> pa.Array:
@@ -206,10 +211,11 @@ def read(path: str | Path, *, source: str, mapping: ColumnMapping | None = None,
     and repeated (source, record_id) after the first, go to rejected."""
     check(path, source=source, mapping=mapping, id_column=id_column)
     files = parquet_files(path, source=source)
-    tables, unknown = [], []
+    tables, filled, unknown = [], [], []
     for file in files:
-        table, others = _read_file(file, source)
+        table, was_filled, others = _read_file(file, source)
         tables.append(table)
+        filled.append(was_filled)
         unknown += [c for c in others if c not in unknown]
     if unknown:
         log.warning("%s: column(s) %s of %s ignored (not touchpoint, *_norm or x_ "
@@ -239,6 +245,9 @@ def read(path: str | Path, *, source: str, mapping: ColumnMapping | None = None,
 
     positions = np.flatnonzero(out)
     rows = table.take(pa.array(positions)).to_pylist() if len(positions) else []
+    for row, was_filled in zip(rows, np.concatenate(filled)[positions], strict=True):
+        if was_filled:  # raw: the record as the file holds it, not what was filled in
+            row["file"] = row[_INT] = None
     rejected = conform(pd.DataFrame({
         "source": np.where(no_source, source, keys["source"].to_numpy(object))[positions],
         "file": [str(files[i]) for i in file_of[positions]],
