@@ -556,7 +556,8 @@ def resolve(
     """Resolve touchpoints from ``sources`` into customers.
 
     ``sources`` maps a source name to a path (the name is the reader kind: web,
-    beacon, twitter, email, esp, crm; other names need a kind in the config), or is a
+    beacon, twitter, email, esp, crm, or touchpoints for normalised touchpoints
+    written by an earlier run; other names need a kind in the config), or is a
     sequence of :class:`SourceConfig`; when None the config's sources are used.
 
     With ``state`` (a folder), customer ids are carried over from the previous run,
