@@ -6,9 +6,12 @@
 1. Generates the six native sources and truth once (``cxid.synth.generate``) unless
    ``--data`` already holds them.
 2. Exports cxid's normalised touchpoints to parquet for Splink (untimed: Splink cannot
-   read the native formats, so it gets cxid's readers and normalisers for free).
+   read the native formats, so it gets cxid's readers and normalisers for free), and
+   the same rows with all of cxid's touchpoint columns for ``cxid_normalised``.
 3. Runs, ``--repeat`` times and alternating, ``python -m cxid resolve`` on the native
-   files and ``bench/_splink_model.py run`` on the parquet, each in a fresh process
+   files (``cxid``), on a primed state (``cxid_linking``) and on the normalised
+   touchpoints parquet (``cxid_normalised``, cold: no state), and
+   ``bench/_splink_model.py run`` on Splink's parquet, each in a fresh process
    started by a fresh wrapper process that measures its wall time and peak RSS.
 4. Scores both with ``cxid.evaluate.evaluate`` (all records, and linkable ones only)
    and writes ``OUT/results_<persons>.json``.
@@ -165,10 +168,13 @@ def ensure_data(data: Path, persons: int, seed: int) -> dict[str, Path]:
     return wanted
 
 
-def export_for_splink(files: dict[str, Path], target: Path) -> dict[str, Any]:
+def export_for_splink(files: dict[str, Path], target: Path,
+                      normalised: Path | None = None) -> dict[str, Any]:
     """Read and normalise the sources with cxid's own API and write the touchpoints
     Splink will load: ``unique_id`` (row number), ``source``, ``record_id`` and every
-    ``*_norm`` column. Untimed: it is the head start Splink is given."""
+    ``*_norm`` column. With ``normalised``, also write the same rows with all of cxid's
+    touchpoint columns there, as ``cxid resolve --write-touchpoints`` does (the input
+    of ``cxid_normalised``). Untimed: it is the head start Splink is given."""
     from cxid.config import SourceConfig, load_config
     from cxid.pipeline import read_sources
     from cxid.schema import NORM_COLUMNS
@@ -192,6 +198,11 @@ def export_for_splink(files: dict[str, Path], target: Path) -> dict[str, Any]:
     frame.insert(0, "unique_id", range(len(frame)))
     target.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(target, index=False)
+    if normalised is not None:
+        from cxid.resolution import touchpoints_output
+
+        normalised.parent.mkdir(parents=True, exist_ok=True)
+        touchpoints_output(touchpoints).to_parquet(normalised, index=False)
     return {"records": len(frame), "rejected_by_readers": len(rejected),
             "seconds": round(time.perf_counter() - started, 3)}
 
@@ -350,6 +361,17 @@ def print_report(results: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- main
 
 
+def use_this_cxid() -> None:
+    """Make the ``python -m cxid`` runs import the cxid this script imports (a work
+    tree's ``src`` given by PYTHONPATH, not another copy installed in the venv)."""
+    import cxid
+
+    src = str(Path(cxid.__file__).resolve().parent.parent)
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if src not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([src, *paths])
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--persons", type=int, default=20000)
@@ -373,14 +395,17 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     args = parse_args(argv)
+    use_this_cxid()
     out: Path = args.out.resolve()
     data: Path = (args.data or out / f"data_{args.persons}_seed{args.seed}").resolve()
     work = out / f"work_{args.persons}"
     files = ensure_data(data, args.persons, args.seed)
 
     parquet = work / "splink_input" / "touchpoints.parquet"
-    print("exporting cxid-normalised touchpoints for Splink (untimed) ...", flush=True)
-    export = export_for_splink(files, parquet)
+    normalised = work / "cxid_normalised_input" / "touchpoints.parquet"
+    print("exporting cxid-normalised touchpoints for Splink and cxid_normalised (untimed) ...",
+          flush=True)
+    export = export_for_splink(files, parquet, normalised)
     print(f"  {export['records']:,} touchpoints in {export['seconds']:.1f} s", flush=True)
     ids = pd.read_parquet(parquet, columns=["unique_id", "source", "record_id"])
     truth = pd.read_csv(files["truth"], dtype=str, keep_default_na=False)
@@ -397,6 +422,10 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([*cxid_resolve, f"--out={work / 'cxid_prime_out'}",
                         f"--state={primed}"], check=True)
     commands["cxid_linking"] = [*cxid_resolve, "--refit"]
+    # cxid_normalised: like for like with Splink: cxid given the same normalised rows
+    # in one parquet file (all its touchpoint columns), cold: no state, no cache
+    commands["cxid_normalised"] = [sys.executable, "-m", "cxid", "-q", "resolve",
+                                   f"--source=touchpoints={normalised}"]
     for variant in args.splink:
         commands[variant] = [sys.executable, str(SPLINK_SCRIPT), "run", "--input", str(parquet),
                              "--seed", str(args.seed), *SPLINK_VARIANTS[variant]]
@@ -452,13 +481,15 @@ def main(argv: list[str] | None = None) -> int:
             all(s == scores[tool][0] for s in scores[tool]) if scores[tool] else None)
         results[tool] = summary
 
-    if "cxid" in last_out:
-        manifest = json.loads((last_out["cxid"] / "manifest.json").read_text())
-        results["cxid"]["pairs"] = {
+    for tool in ("cxid", "cxid_normalised"):
+        if tool not in last_out:
+            continue
+        manifest = json.loads((last_out[tool] / "manifest.json").read_text())
+        results[tool]["pairs"] = {
             "fragments": manifest.get("counts", {}).get("fragments"),
             "candidate_pairs": manifest.get("matching", {}).get("candidate_pairs"),
         }
-        results["cxid"]["manifest_counts"] = manifest.get("counts")
+        results[tool]["manifest_counts"] = manifest.get("counts")
 
     splink_pairs = None
     for variant in args.splink:
@@ -481,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
             stats["probability_two_random_records_match"])
 
     results["ratios"] = {}
-    for base in ("cxid", "cxid_linking"):
+    for base in ("cxid", "cxid_linking", "cxid_normalised"):
         c = results[base]
         for variant in args.splink:
             v = results[variant]

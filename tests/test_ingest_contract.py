@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from cxid import schema
-from cxid.ingest import READERS, read_source
+from cxid.ingest import NORMALISED_KINDS, READERS, read_source
 
 
 def _web(tmp: Path) -> tuple[Path, dict[str, Any], int]:
@@ -129,6 +129,20 @@ def _tabular(tmp: Path) -> tuple[Path, dict[str, Any], int]:
     return path, {"mapping": mapping, "id_column": "rec_id"}, 3
 
 
+def _touchpoints(tmp: Path) -> tuple[Path, dict[str, Any], int]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp / "touchpoints.parquet"
+    pq.write_table(pa.table({  # normalised touchpoints (no file or line: filled in)
+        "source": ["touchpoints_src"] * 4,
+        "record_id": ["C0001", None, "C0002", "C0001"],
+        "email": ["Elodie.Lefevre@Orange.fr", "a@b.fr", None, "doublon@laposte.net"],
+        "email_norm": ["elodie.lefevre@orange.fr", "a@b.fr", None, "doublon@laposte.net"],
+    }), path)
+    return path, {}, 4
+
+
 SAMPLES: dict[str, Callable[[Path], tuple[Path, dict[str, Any], int]]] = {
     "web": _web,
     "beacon": _beacon,
@@ -137,6 +151,7 @@ SAMPLES: dict[str, Callable[[Path], tuple[Path, dict[str, Any], int]]] = {
     "esp": _esp,
     "crm": _crm,
     "tabular": _tabular,
+    "touchpoints": _touchpoints,
 }
 
 
@@ -153,7 +168,10 @@ def test_reader_contract(kind: str, tmp_path: Path) -> None:
     tp, rej = result.touchpoints, result.rejected
     canonical = list(schema.TOUCHPOINT_COLUMNS)
     assert list(tp.columns[: len(canonical)]) == canonical
-    assert all(str(c).startswith(schema.EXTRA_PREFIX) for c in tp.columns[len(canonical):])
+    # then x_ extras (and the *_norm columns of a kind read normalised already)
+    assert all(str(c).startswith(schema.EXTRA_PREFIX)
+               or (kind in NORMALISED_KINDS and c in schema.NORM_COLUMNS)
+               for c in tp.columns[len(canonical):])
     for name in canonical:
         if name == "line":
             assert tp[name].dtype == "Int64"

@@ -108,3 +108,35 @@ def test_rows_are_numbered_without_gaps_on_generated_data(spark_engine, small_ch
     rows = _collect_arrow(read_touchpoints_frame(spark_engine, sources).touchpoints
                           .select("row"))["row"].to_numpy()
     assert np.array_equal(np.sort(rows), np.arange(len(rows)))
+
+
+def test_normalised_touchpoints_read_as_locally(spark_engine, tmp_path):
+    """Kind ``touchpoints``: rows keep their own source, bad rows are rejected and x_
+    extras come along, as on the local engine; a folder of parts is the local
+    engine's."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cxid.errors import ConfigError
+
+    path = tmp_path / "tp.parquet"
+    pq.write_table(pa.table({
+        "source": ["web", "crm", None, "web", "crm"],
+        "record_id": ["m1", "C1", "m2", "m1", "C2"],
+        "observed_at": pa.array([1_700_000_000_000_000, None, None, None, None],
+                                pa.timestamp("us", tz="UTC")),
+        "email_norm": ["a@b.fr", "a@b.fr", None, "dup@b.fr", ""],
+        "x_ssn": ["1", None, None, None, "2"], "x_ssn_norm": ["1", None, None, None, "2"],
+    }), path)
+    sources = [SourceConfig(name="tp", kind="touchpoints", path=str(path)),
+               SourceConfig(name="beacon", kind="beacon", path=str(SAMPLES / "beacon.csv"))]
+    assert_same_as_local(spark_engine, sources)
+    read = read_touchpoints_frame(spark_engine, sources)
+    assert {"x_ssn", "x_ssn_norm"} <= set(read.columns)
+    assert (read.inputs[0]["records_accepted"], read.inputs[0]["records_rejected"]) == (3, 2)
+
+    (tmp_path / "parts").mkdir()
+    pq.write_table(pq.read_table(path), tmp_path / "parts" / "part-0.parquet")
+    folder = [SourceConfig(name="tp", kind="touchpoints", path=str(tmp_path / "parts"))]
+    with pytest.raises(ConfigError, match="give one parquet file, not a folder"):
+        read_touchpoints_frame(spark_engine, folder)

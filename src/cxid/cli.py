@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--source", action="append", type=_source_arg, default=[],
                      metavar="NAME=PATH",
                      help="a source file; NAME is its kind (web, beacon, twitter, email, "
-                          "esp, crm) or a source named in the config")
+                          "esp, crm, touchpoints) or a source named in the config")
     res.add_argument("--config", help="TOML config file")
     res.add_argument("--out", required=True, help="output folder (replaced atomically)")
     res.add_argument("--state", help="state folder: keeps customer ids stable across runs, "
@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--workers", type=int, default=None,
                      help="processes reading large inputs and threads running independent "
                           "steps in parallel (default: one per core)")
+    res.add_argument("--write-touchpoints", action="store_true",
+                     help="also write the normalised touchpoints to OUT/touchpoints.parquet "
+                          "(resolve them again with --source touchpoints=PATH)")
 
     ev = sub.add_parser("evaluate", help="accuracy of identities against truth")
     ev.add_argument("--truth", required=True, help="truth CSV/parquet: source,record_id,person_id")
@@ -109,7 +112,8 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
     try:
         manifest = resolve_to(args.out, dict(args.source) or None, args.config,
                               state=args.state, refit=args.refit, engine=engine,
-                              workers=args.workers, progress=not args.quiet)
+                              workers=args.workers, progress=not args.quiet,
+                              write_touchpoints=args.write_touchpoints)
     finally:
         if not isinstance(engine, str):
             engine.close()

@@ -20,7 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SOURCE_KINDS = ("web", "beacon", "twitter", "email", "esp", "crm", "tabular")
+SOURCE_KINDS = ("web", "beacon", "twitter", "email", "esp", "crm", "tabular", "touchpoints")
 IDENTIFIER_KINDS = ("account", "loyalty", "email", "phone", "device", "cookie", "twitter")
 
 

@@ -28,7 +28,7 @@ from cxid._frames import arrow_text, concat_rows
 from cxid.config import SOURCE_KINDS, Config, SourceConfig, config_from_dict, load_config
 from cxid.engine import LocalEngine, get_engine, sum_counts
 from cxid.errors import ConfigError, CxidError
-from cxid.ingest import check_source
+from cxid.ingest import NORMALISED_KINDS, check_source
 from cxid.ingest._chunks import (
     WORK_PER_BYTE,
     count_records,
@@ -97,12 +97,29 @@ def _sources(sources: SourcesArg, config: Config) -> tuple[SourceConfig, ...]:
 
 
 def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file, streamed."""
+    """SHA-256 of a file, streamed; of a folder input (parquet files of normalised
+    touchpoints), the SHA-256 of each file's name and SHA-256, in name order."""
+    if Path(path).is_dir():
+        from cxid.ingest.touchpoints import parquet_files
+
+        digest = hashlib.sha256()
+        for file in parquet_files(path, source=str(path)):
+            digest.update(f"{file.name}\0{file_sha256(file)}\n".encode())
+        return digest.hexdigest()
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def input_bytes(path: str | Path) -> int:
+    """Size of an input: a file's, or the sum of a folder input's parquet files."""
+    if Path(path).is_dir():
+        from cxid.ingest.touchpoints import parquet_files
+
+        return sum(f.stat().st_size for f in parquet_files(path, source=str(path)))
+    return Path(path).stat().st_size
 
 
 def check_sources(sources: Sequence[SourceConfig]) -> None:
@@ -116,8 +133,33 @@ def check_sources(sources: Sequence[SourceConfig]) -> None:
             problems.extend(exc.problems)
         except CxidError as exc:
             problems.append(str(exc))
+    if not problems:
+        problems = _source_name_clashes(sources)
     if problems:
         raise ConfigError(problems)
+
+
+def _source_name_clashes(sources: Sequence[SourceConfig]) -> list[str]:
+    """Record ids are unique per source name, so no two inputs may hold rows of one
+    source: a ``touchpoints`` input's rows carry their own source names (read from its
+    ``source`` column), any other input's rows its configured name."""
+    if not any(s.kind in NORMALISED_KINDS for s in sources):
+        return []
+    from cxid.ingest.touchpoints import source_names
+
+    seen: dict[str, str] = {}
+    problems = []
+    for s in sources:
+        names = source_names(s.path, source=s.name) if s.kind in NORMALISED_KINDS \
+            else {s.name}
+        for name in sorted(names):
+            if name in seen:
+                problems.append(f"source name {name!r} is in both input {seen[name]!r} and "
+                                f"input {s.name!r} ({s.path}): record ids are unique per "
+                                "source, so give its rows in one input")
+            else:
+                seen[name] = s.name
+    return problems
 
 
 def read_sources(
@@ -186,7 +228,7 @@ def input_entry(s: SourceConfig, sha: str, key: str, accepted: int, rejected: in
     return {
         "source": s.name, "kind": s.kind, "path": str(s.path), "sha256": sha,
         "cache_key": key,
-        "bytes": Path(s.path).stat().st_size, "records_read": accepted + rejected,
+        "bytes": input_bytes(s.path), "records_read": accepted + rejected,
         "records_accepted": accepted, "records_rejected": rejected,
         "cached": normalization == "cached", "seconds": round(seconds, 3),
         "normalization": normalization,
@@ -360,7 +402,6 @@ def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, regio
     from concurrent.futures import ProcessPoolExecutor
 
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    size = sum(Path(s.path).stat().st_size for s, _ in todo)
     out: dict[str, tuple] = {}
 
     def sha_of(s: SourceConfig) -> str | None:
@@ -369,14 +410,20 @@ def _read_fresh(todo: list[tuple[SourceConfig, str]], engine: LocalEngine, regio
     if engine.name != "local":
         read = _read_on_engine(todo, engine, region, bar) if todo else out
         return {key: (*read[key], sha_of(s)) for s, key in todo}
-    if n_workers < 2 or size < PARALLEL_MIN_BYTES:
-        for s, key in todo:
-            started = time.perf_counter()
-            tp, rj, report = _read_and_normalise(
-                s.kind, str(s.path), s.name, dict(s.mapping) or None, s.id_column, region,
-                engine)
-            out[key] = (tp, rj, report, time.perf_counter() - started, sha_of(s))
-            bar.update(f"read {s.name}", len(tp) + len(rj), len(tp) + len(rj), "records")
+    # normalised touchpoints are parquet already: read in-process (a worker would only
+    # add a copy of the columns on the way back), the others as below
+    size = sum(input_bytes(s.path) for s, _ in todo if s.kind not in NORMALISED_KINDS)
+    serial = n_workers < 2 or size < PARALLEL_MIN_BYTES
+    inline = [(s, key) for s, key in todo if serial or s.kind in NORMALISED_KINDS]
+    todo = [(s, key) for s, key in todo if not serial and s.kind not in NORMALISED_KINDS]
+    for s, key in inline:
+        started = time.perf_counter()
+        tp, rj, report = _read_and_normalise(
+            s.kind, str(s.path), s.name, dict(s.mapping) or None, s.id_column, region,
+            engine)
+        out[key] = (tp, rj, report, time.perf_counter() - started, sha_of(s))
+        bar.update(f"read {s.name}", len(tp) + len(rj), len(tp) + len(rj), "records")
+    if not todo:
         return out
     work = {key: Path(s.path).stat().st_size * WORK_PER_BYTE.get(s.kind, 4)
             for s, key in todo}
@@ -509,7 +556,8 @@ def resolve(
     """Resolve touchpoints from ``sources`` into customers.
 
     ``sources`` maps a source name to a path (the name is the reader kind: web,
-    beacon, twitter, email, esp, crm; other names need a kind in the config), or is a
+    beacon, twitter, email, esp, crm, or touchpoints for normalised touchpoints
+    written by an earlier run; other names need a kind in the config), or is a
     sequence of :class:`SourceConfig`; when None the config's sources are used.
 
     With ``state`` (a folder), customer ids are carried over from the previous run,
@@ -633,9 +681,12 @@ def resolve_to(
     engine: str | LocalEngine | None = None,
     workers: int | None = None,
     progress: Progress | bool | None = None,
+    write_touchpoints: bool = False,
 ) -> dict[str, Any]:
     """Resolve and write the outputs to folder ``out`` (and, with ``state``, the state
     the next run resumes from); returns the run manifest. What the CLI runs.
+    ``write_touchpoints`` also writes the normalised touchpoints
+    (``touchpoints.parquet``, a source of kind ``touchpoints`` for later runs).
 
     On the Spark engine without a state this is the frame flow
     (:mod:`cxid.engine.spark_flow`): the per-record tables are built and written by
@@ -647,11 +698,13 @@ def resolve_to(
         from cxid.engine.spark_flow import resolve_frames
 
         cfg = load_config(config)
-        return resolve_frames(_sources(sources, cfg), cfg, eng, out, progress=progress)
+        return resolve_frames(_sources(sources, cfg), cfg, eng, out, progress=progress,
+                              write_touchpoints=write_touchpoints)
     resolution = resolve(sources, config, state=state, refit=refit, engine=eng,
                          workers=workers, progress=progress)
     resolution.write(out, engine=LocalEngine(threads=workers)
-                     if workers is not None and eng.name == "local" else eng)
+                     if workers is not None and eng.name == "local" else eng,
+                     touchpoints=write_touchpoints)
     if state is not None:
         resolution.save_state(state)
     return resolution.manifest

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from cxid._frames import arrow_text
 from cxid.engine import LocalEngine, get_engine
@@ -42,6 +43,9 @@ OUTPUT_FILES = {
     "identifier_guards.parquet": "identifier values set aside by the guardrails",
     "manifest.json": "inputs with hashes and counts, counts in/out, config, version",
 }
+#: Written on request (``write(..., touchpoints=True)``, ``--write-touchpoints``): the
+#: normalised touchpoints, readable again as a source of kind ``touchpoints``.
+TOUCHPOINTS_FILE = "touchpoints.parquet"
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,19 +197,29 @@ class Resolution:
         )
 
     # ------------------------------------------------------------------ writing
-    def write(self, path: str | Path, *, engine: str | LocalEngine | None = None) -> Path:
+    def write(self, path: str | Path, *, engine: str | LocalEngine | None = None,
+              touchpoints: bool = False) -> Path:
         """Write the outputs to folder ``path`` atomically.
 
         Files are written to a temporary sibling folder which then replaces ``path``
         by renames, so a crash mid-write leaves the previous outputs intact. The
         engine writes the tables (Spark writes each as a folder of parquet parts).
+        With ``touchpoints``, the normalised touchpoints go to ``touchpoints.parquet``
+        too (text as Arrow strings), to resolve again later as a source of kind
+        ``touchpoints`` without reading and normalising the native files.
         """
+        if touchpoints and not len(self.touchpoints.columns):
+            raise CxidError("this Resolution holds no touchpoints to write (one loaded "
+                            "from outputs has none)")
         eng = get_engine(engine)
         tables = {
             "identities": self.identities, "customers": self.customers,
             "links": self.links, "rejected": self.rejected, "id_history": self.id_history,
             "identifier_guards": guard_table(self.suppressed, self.refused),
         }
+        if touchpoints:
+            tables[TOUCHPOINTS_FILE.removesuffix(".parquet")] = \
+                touchpoints_output(self.touchpoints)
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
@@ -245,6 +259,17 @@ class Resolution:
                   "config": self.manifest.get("config", {})},
         )
         return Path(path)
+
+
+def touchpoints_output(touchpoints: pd.DataFrame) -> pd.DataFrame:
+    """The touchpoints as ``touchpoints.parquet`` holds them: the categorical columns
+    (file, user agent) decoded to Arrow strings, everything else as it is."""
+    out = touchpoints.reset_index(drop=True)
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            values = pa.array(out[c].array).cast(pa.large_string())
+            out[c] = pd.arrays.ArrowStringArray(values)
+    return out
 
 
 def guard_table(suppressed: pd.DataFrame, refused: pd.DataFrame) -> pd.DataFrame:

@@ -83,11 +83,14 @@ def read_and_normalise(kind: str, path: str, *, source: str, mapping: dict | Non
                        id_column: str | None, region: str) -> NormalisedRead:
     """The pure read-then-normalise step both engines run (Spark inside its read
     tasks): cxid's reader of ``kind``, then :func:`~cxid.normalize.normalize_touchpoints`
-    with ``region`` as the default region."""
-    from cxid.ingest import read_source
+    with ``region`` as the default region. A kind whose reader yields normalised
+    touchpoints (``touchpoints``) is passed through as read, with no counts."""
+    from cxid.ingest import NORMALISED_KINDS, read_source
     from cxid.normalize import normalize_touchpoints
 
     result = read_source(kind, path, source=source, mapping=mapping, id_column=id_column)
+    if kind in NORMALISED_KINDS:
+        return NormalisedRead(result.touchpoints, result.rejected, {})
     tp, report = normalize_touchpoints(result.touchpoints, default_region=region)
     return NormalisedRead(tp, result.rejected,
                           {k: dict(v) for k, v in report.columns.items()})

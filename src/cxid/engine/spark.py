@@ -51,6 +51,7 @@ from cxid.engine import (
     sum_counts,
 )
 from cxid.errors import ConfigError, CxidError, IngestError
+from cxid.ingest import NORMALISED_KINDS
 from cxid.ingest._chunks import WORK_PER_BYTE, line_chunks, merge_chunks, splittable
 from cxid.schema import (
     EXTRA_PREFIX,
@@ -261,6 +262,25 @@ def _read_columns(mapping: Mapping[str, Any] | None, normalised: bool = False) -
         columns += [*NORM_COLUMNS, *(f"{c}_norm" for c in extras)]
     columns += [c for c in REJECTED_COLUMNS if c not in columns]
     return columns
+
+
+def _reader_columns(kind: str, path: str, source: str, mapping: Mapping[str, Any] | None,
+                    normalised: bool) -> list[str]:
+    """:func:`_read_columns` for a source of ``kind``. Normalised touchpoints (kind
+    ``touchpoints``) come with their ``*_norm`` columns and the file's own ``x_``
+    extras; they are read from one parquet file, in one task (a folder of them is
+    the local engine's)."""
+    if kind not in NORMALISED_KINDS:
+        return _read_columns(mapping, normalised)
+    from cxid.ingest.touchpoints import extra_columns
+
+    if "://" in str(path) or Path(path).is_dir():
+        raise ConfigError(f"source {source!r} ({kind}): on the Spark engine give one parquet "
+                          f"file, not a folder or URL ({path}); a folder of parquet files is "
+                          "read by the local engine")
+    columns = _read_columns(None, normalised=True)
+    extras = [c for c in extra_columns(path, source=source) if c not in columns]
+    return columns[:len(TOUCHPOINT_COLUMNS)] + extras + columns[len(TOUCHPOINT_COLUMNS):]
 
 
 def _read_schema(columns: Iterable[str]) -> pa.Schema:
@@ -616,7 +636,8 @@ class SparkEngine(LocalEngine):
               ) -> tuple[ReadResult, dict[str, dict[str, int]]]:
         original = str(Path(path)) if "://" not in str(path) else str(path)
         location = str(Path(path).resolve()) if "://" not in str(path) else str(path)
-        schema = _read_schema(_read_columns(mapping, normalised=region is not None))
+        schema = _read_schema(_reader_columns(kind, path, source, mapping,
+                                              normalised=region is not None))
         with self._scratch("cxid-spark-read-") as folder:
             function = functools.partial(
                 _read_partition, kind, source, dict(mapping) if mapping else None,
@@ -723,7 +744,7 @@ class SparkEngine(LocalEngine):
         meta rows (one per chunk) come to the driver; a reader error is raised here."""
         original = str(Path(path)) if "://" not in str(path) else str(path)
         location = str(Path(path).resolve()) if "://" not in str(path) else str(path)
-        schema = _read_schema(_read_columns(mapping, normalised=True))
+        schema = _read_schema(_reader_columns(kind, path, source, mapping, normalised=True))
         function = functools.partial(
             _read_partition, kind, source, dict(mapping) if mapping else None, id_column,
             original, region, schema, None)

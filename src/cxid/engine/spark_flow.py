@@ -55,7 +55,7 @@ from cxid.engine.spark_outputs import (
 from cxid.engine.spark_read import REJECTED_ORDER, read_touchpoints_frame
 from cxid.link.match import DEFAULT_COMPARISONS, METHOD_LEVELS
 from cxid.progress import Progress, as_progress
-from cxid.resolution import guard_table
+from cxid.resolution import TOUCHPOINTS_FILE, guard_table
 from cxid.resolver.state import empty_history, swap_in
 from cxid.schema import ARROW_STRING, REJECTED_COLUMNS
 
@@ -81,11 +81,13 @@ def _normalization(touchpoints: DataFrame, columns: Sequence[str]) -> dict[str, 
 
 
 def resolve_frames(sources: Sequence[SourceConfig], cfg: Config, engine: SparkEngine,
-                   out: str | Path, *, progress: Progress | bool | None = None
-                   ) -> dict[str, Any]:
+                   out: str | Path, *, progress: Progress | bool | None = None,
+                   write_touchpoints: bool = False) -> dict[str, Any]:
     """Resolve ``sources`` with ``cfg`` on Spark and write the outputs to folder ``out``
     (atomically, as :meth:`cxid.Resolution.write` does) without bringing a per-record
-    frame to the driver; returns the run manifest."""
+    frame to the driver; returns the run manifest. With ``write_touchpoints`` the normalised
+    touchpoints are written too (``touchpoints.parquet``, a folder of parts in row
+    order)."""
     from cxid.pipeline import (
         _StageClock,
         check_sources,
@@ -161,6 +163,9 @@ def resolve_frames(sources: Sequence[SourceConfig], cfg: Config, engine: SparkEn
         engine.write_frame(customers, tmp / "customers.parquet")
         engine.write_frame(links, tmp / "links.parquet")
         engine.write_frame(rejected, tmp / "rejected.parquet")
+        if write_touchpoints:
+            engine.write_frame(read.touchpoints.orderBy("row").select(*read.columns),
+                               tmp / TOUCHPOINTS_FILE)
         clock.lap("profiles_links_and_write")
         engine.write_table(empty_history(), tmp / "id_history.parquet")
         engine.write_table(guard_table(det.suppressed, det.refused),

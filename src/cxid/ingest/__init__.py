@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cxid.errors import ConfigError, IngestError
-from cxid.ingest import beacon, crm, email, esp, tabular, twitter, web
+from cxid.ingest import beacon, crm, email, esp, tabular, touchpoints, twitter, web
 from cxid.ingest._common import ColumnMapping
 from cxid.schema import ReadResult
 
@@ -61,7 +61,16 @@ READERS: dict[str, ReaderSpec] = {
         "tabular", tabular.read, tabular.check, "any CSV or parquet with a mapping",
         "canonical column or x_ extra -> file column(s) (required)",
     ),
+    "touchpoints": ReaderSpec(
+        "touchpoints", touchpoints.read, touchpoints.check,
+        "cxid's normalised touchpoints: a parquet file or a folder of them", "none",
+    ),
 }
+
+#: Kinds whose reader yields normalised touchpoints already: never normalised again.
+NORMALISED_KINDS = ("touchpoints",)
+#: Kinds that also take a folder (of parquet files) as their path.
+FOLDER_KINDS = ("touchpoints",)
 
 
 def check_source(
@@ -83,11 +92,13 @@ def check_source(
     file = Path(path)
     if not file.exists():
         raise IngestError("file not found", source=name, file=str(file))
-    if not file.is_file():
+    folder = file.is_dir() and kind in FOLDER_KINDS
+    if not file.is_file() and not folder:
         raise IngestError("not a regular file", source=name, file=str(file))
     try:
-        with open(file, "rb"):
-            pass
+        if not folder:
+            with open(file, "rb"):
+                pass
     except OSError as exc:
         raise IngestError(f"file is not readable: {exc.strerror}", source=name,
                           file=str(file)) from exc
@@ -113,4 +124,5 @@ def read_source(
     return READERS[kind].read(Path(path), source=name, mapping=mapping, id_column=id_column)
 
 
-__all__ = ["READERS", "ColumnMapping", "ReaderSpec", "check_source", "read_source"]
+__all__ = ["FOLDER_KINDS", "NORMALISED_KINDS", "READERS", "ColumnMapping", "ReaderSpec",
+           "check_source", "read_source"]
