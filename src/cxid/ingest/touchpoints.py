@@ -205,6 +205,22 @@ def _missing(column: pa.ChunkedArray) -> np.ndarray:
     return pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
 
 
+def _codes(column: pa.ChunkedArray) -> np.ndarray:
+    """Dictionary codes of a text column (C hashing of the bytes; null -> -1)."""
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _repeated(source: pa.ChunkedArray, record_id: pa.ChunkedArray, ok: np.ndarray
+              ) -> np.ndarray:
+    """Rows among ``ok`` whose (source, record_id) an earlier ``ok`` row has."""
+    ids = _codes(record_id)
+    key = _codes(source) * (int(ids.max(initial=0)) + 2) + ids + 1
+    out = np.zeros(len(key), bool)
+    out[ok] = pd.Series(key[ok]).duplicated(keep="first").to_numpy()
+    return out
+
+
 def read(path: str | Path, *, source: str, mapping: ColumnMapping | None = None,
          id_column: str | None = None) -> ReadResult:
     """Read normalised touchpoints as they are: rows without a source or a record id,
@@ -233,27 +249,27 @@ def read(path: str | Path, *, source: str, mapping: ColumnMapping | None = None,
     no_source = _missing(table.column("source"))
     no_id = _missing(table.column("record_id")) & ~no_source
     bad = no_source | no_id
-    keys = pd.DataFrame({c: table.column(c).to_pandas(types_mapper=_TO_PANDAS.get)
-                         for c in REQUIRED})
-    repeated = np.zeros(len(keys), bool)
-    repeated[~bad] = keys[~bad].duplicated(keep="first").to_numpy()
-    reasons = np.select([no_source, no_id, repeated],
-                        ["missing source", "missing record_id", "duplicate record_id"], "")
+    repeated = _repeated(table.column("source"), table.column("record_id"), ~bad)
     out = bad | repeated
     touchpoints = (table.filter(pa.array(~out)) if out.any() else table).to_pandas(
         types_mapper=_TO_PANDAS.get)
 
+    # the rejected rows only (usually none) get Python objects
     positions = np.flatnonzero(out)
-    rows = table.take(pa.array(positions)).to_pylist() if len(positions) else []
+    at = pa.array(positions, pa.int64())
+    reasons = np.select([no_source[positions], no_id[positions], repeated[positions]],
+                        ["missing source", "missing record_id", "duplicate record_id"], "")
+    rows = table.take(at).to_pylist() if len(positions) else []
     for row, was_filled in zip(rows, np.concatenate(filled)[positions], strict=True):
         if was_filled:  # raw: the record as the file holds it, not what was filled in
             row["file"] = row[_INT] = None
     rejected = conform(pd.DataFrame({
-        "source": np.where(no_source, source, keys["source"].to_numpy(object))[positions],
+        "source": np.where(no_source[positions], source, np.asarray(
+            table.column("source").take(at).to_pylist(), dtype=object)),
         "file": [str(files[i]) for i in file_of[positions]],
         "line": in_file[positions],
-        "record_id": keys["record_id"].to_numpy(object)[positions],
-        "reason": reasons[positions],
+        "record_id": np.asarray(table.column("record_id").take(at).to_pylist(), dtype=object),
+        "reason": reasons,
         "raw": [truncate(json.dumps({k: v for k, v in row.items() if v is not None},
                                     ensure_ascii=False, default=str)) for row in rows],
     }, columns=list(REJECTED_COLUMNS)), REJECTED_COLUMNS)
