@@ -179,3 +179,90 @@ def test_body_charsets_and_mime_structures(tmp_path: Path) -> None:
     tp = read_source("email", _mbox(tmp_path / "mime.mbox", *messages)).touchpoints
     phones = [None if pd.isna(p) else p for p in tp["phone"]]
     assert phones == ["06 12 34 56 78", "06 22 22 22 22", "06 33 33 33 33", None]
+
+
+def _random_texts(seed: int, n: int) -> list[str]:
+    """Texts dense in phone-like strings: French numbers in every spelling, foreign
+    ones, order numbers, dates, times, extensions, odd digits and odd neighbours."""
+    import random
+
+    rng = random.Random(seed)
+    noise = "0123456789" * 6 + "     ..--//()+x\n\t:,;%$€éaZ０٣ ＋#ext\u00a0\u2013"
+
+    def number() -> str:
+        k = rng.random()
+        digits = "".join(rng.choice("0123456789") for _ in range(8))
+        if k < 0.3:
+            sep = rng.choice(["", " ", ".", "-", "  ", "/"])
+            return "0" + rng.choice("123456789") + sep + sep.join(
+                digits[i:i + 2] for i in range(0, 8, 2))
+        if k < 0.45:
+            sep = rng.choice(["", " ", ".", "-"])
+            prefix = rng.choice(["+33", "0033", "+33 ", "+ 33", "33", "+330", "+44", "+1"])
+            return prefix + sep + rng.choice("123456789") + sep + sep.join(
+                digits[i:i + 2] for i in range(0, 8, 2))
+        if k < 0.6:
+            return digits[: rng.randint(1, 8)] * rng.randint(1, 2)
+        return "".join(rng.choice(noise) for _ in range(rng.randint(1, 25)))
+
+    lead = ["", " ", "\n", "Tel ", "abc", "€", "n°", ":", "(", "+", "x", "é", "Tél. : "]
+    return [
+        rng.choice(["", " ", "a"]).join(rng.choice(lead) + number()
+                                        for _ in range(rng.randint(1, 4)))
+        + rng.choice(["", " ", ".", "abc", ":30", "$", "%"])
+        for _ in range(n)
+    ]
+
+
+def test_first_phone_is_the_matchers_first_number() -> None:
+    """The phone search skips and caches the matcher's work; it must find what
+    ``PhoneNumberMatcher(text, "FR", leniency=VALID)`` finds first."""
+    from cxid.ingest._phone_search import first_phone, matcher_phones
+
+    texts = [*_random_texts(7, 3000), "", "rien", "06 12 34 56 78", "+41 79 123 45 67 / 68",
+             "2024-03-05 14:02:11", "12/03/2024", "+683 4002", "00 49 30 1234567",
+             # the shortest numbers dialled with 00: 8 and 9 digits
+             "00431110", "Appelez le 00 43 1110.", "0043-1110", "006834002", "00 683 4002"]
+    found = 0
+    for text in texts:
+        expected = matcher_phones(text)
+        assert first_phone(text) == (expected[0] if expected else None), text
+        found += bool(expected)
+    assert found > 500
+    # past 65535 failed candidates the matcher gives up, and so must the search
+    for n in (5000, 66000):
+        text = "a1" * n + "a 06 12 34 56 78"
+        assert first_phone(text) == (matcher_phones(text) or [None])[0]
+
+
+def test_phone_search_shortcuts_match_the_matcher() -> None:
+    """The French shapes decided by ``is_valid_number`` get the matcher's verdict, and
+    the metadata facts behind skipping short candidates hold."""
+    import random
+
+    from phonenumbers import PhoneMetadata, phonenumberutil
+
+    from cxid.ingest._phone_search import _matcher_verdict, _verdict
+
+    france = PhoneMetadata.metadata_for_region("FR")
+    assert min(france.general_desc.possible_length) == 9
+    assert france.international_prefix == "00"
+    shortest = [len(str(PhoneMetadata.metadata_for_region(r).country_code))
+                + min(n for n in PhoneMetadata.metadata_for_region(r).general_desc.possible_length
+                      if n > 0)
+                for r in phonenumberutil.SUPPORTED_REGIONS]
+    shortest += [len(str(cc)) + min(n for n in PhoneMetadata.metadata_for_nongeo_region(cc)
+                                    .general_desc.possible_length if n > 0)
+                 for cc in phonenumberutil.COUNTRY_CODES_FOR_NON_GEO_REGIONS]
+    assert min(shortest) >= 6  # so "00" + country code + number has at least 8 digits
+
+    rng = random.Random(3)
+    for head in range(100, 1000, 7):
+        national = str(head) + "".join(rng.choice("0123456789") for _ in range(6))
+        for sep in ("", " ", ".", "-"):
+            pairs = sep.join(national[i:i + 2] for i in range(1, 9, 2))
+            for candidate in (f"0{national[0]}{sep}{pairs}", f"+33{sep}{national[0]}{sep}{pairs}",
+                              f"0033{national}"):
+                for before, after in (("", ""), (" ", "\n"), (":", ". a")):
+                    assert (_verdict(before, candidate, after)
+                            == _matcher_verdict(before, candidate, after)), candidate

@@ -15,7 +15,7 @@ import html
 import itertools
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from email import policy
 from email.message import Message
@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import phonenumbers
 
 from cxid.ingest._common import (
     ColumnMapping,
@@ -45,6 +44,7 @@ from cxid.ingest._common import (
     rejected_frame,
     truncate,
 )
+from cxid.ingest._phone_search import first_phone
 from cxid.schema import ReadResult
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,10 @@ _SIGN_OFF = re.compile(
     r"|merci( d'avance| beaucoup| par avance)?|bonne (journée|soirée)|à bientôt|a bientot"
     r"|(best |kind )?regards|best|thanks|thank you|sincerely)\b[\s,.!]*$",
     re.IGNORECASE,
+)
+#: Words every reply header holds (same flags): a body without any has none
+_REPLY_HINT = re.compile(
+    r"original message|message d'origine|message transféré|a écrit|wrote", re.IGNORECASE
 )
 _TAG = re.compile(r"<[^>]+>")
 _SIGNATURE_LINES = 3
@@ -300,38 +304,47 @@ def _body_text(message: Message) -> str:
     return content
 
 
-def _phones(text: str) -> list[str]:
-    return [
-        m.raw_string
-        for m in phonenumbers.PhoneNumberMatcher(text, "FR", leniency=phonenumbers.Leniency.VALID)
-    ]
-
-
 def find_phone(body: str) -> str | None:
     """The customer's phone in a message body: the first one in the signature, else
     the first one in the body; quoted replies are ignored. The signature starts after
     a ``-- `` line, else after the last sign-off line ("Cordialement,"), else it is
     the last three non-empty lines."""
-    own: list[str] = []
-    for line in body.splitlines():
-        if _REPLY_HEADER.match(line):
-            break
-        if not line.lstrip().startswith(">"):
-            own.append(line)
+    own = _own_lines(body)
     if not own:
         return None
-    marker = max((i for i, line in enumerate(own) if line.rstrip() in ("--", "-- ")), default=None)
+    marker = None
+    if "--" in body:
+        marker = _last_index(own, lambda line: line.rstrip() in ("--", "-- "))
     if marker is None:
-        marker = max((i for i, line in enumerate(own) if _SIGN_OFF.match(line)), default=None)
+        marker = _last_index(own, _SIGN_OFF.match)
     if marker is not None:
         signature = own[marker + 1 :]
     else:
         signature = [line for line in own if line.strip()][-_SIGNATURE_LINES:]
     for block in (signature, own):
-        found = _phones("\n".join(block))
+        found = first_phone("\n".join(block))
         if found:
-            return found[0]
+            return found
     return None
+
+
+def _own_lines(body: str) -> list[str]:
+    """The lines of ``body`` up to a reply header, quoted lines (``>``) left out."""
+    lines = body.splitlines()
+    if ">" not in body and _REPLY_HINT.search(body) is None:  # the common case
+        return lines
+    own: list[str] = []
+    for line in lines:
+        if _REPLY_HEADER.match(line):
+            break
+        if not line.lstrip().startswith(">"):
+            own.append(line)
+    return own
+
+
+def _last_index(lines: list[str], test: Callable[[str], Any]) -> int | None:
+    """Position of the last line passing ``test``, or None."""
+    return next((i for i in range(len(lines) - 1, -1, -1) if test(lines[i])), None)
 
 
 def _parse_date(raw: str | None) -> datetime | None:

@@ -1,0 +1,124 @@
+"""The first phone number in a text, exactly as ``phonenumbers.PhoneNumberMatcher(text,
+"FR", leniency=Leniency.VALID)`` finds it, without parsing most candidates.
+
+The matcher scans the text with its candidate pattern and parses the candidates one by
+one (~40 µs each), stopping at the first valid number. Its verdict on one candidate
+(``PhoneNumberMatcher._extract_match``) depends only on the candidate, the character
+before it and the three after it, so :func:`first_phone` walks the candidates the way
+the matcher does and asks for each verdict:
+
+* a candidate of ASCII digits and separators, without a plus sign, holds no valid
+  number when it has fewer than 8 digits, or 8 without ``00`` in them: a French
+  national number has 9 digits, one dialled with the ``00`` prefix at least 2 + 6
+  (country code and the shortest national number; ``tests`` check this metadata);
+* ``0X XX XX XX XX``, ``+33 X XX XX XX XX`` and ``0033XXXXXXXXX`` (any one of ``" .-"``
+  or none as separator) between plain ASCII characters are matched whole exactly when
+  their national number is valid (``phonenumbers.is_valid_number``, cached per number);
+* any other candidate gets the matcher's own verdict, computed on a short text holding
+  just the candidate and its context, and cached.
+
+A text with so many candidates that the matcher could run out of tries (65535) is
+handed to the matcher itself. If phonenumbers lacks the internals used here, every
+text is. ``tests/test_ingest_email.py`` compares the result with the matcher's.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import string
+
+import phonenumbers
+from phonenumbers import Leniency, PhoneNumber, PhoneNumberMatcher
+
+try:
+    from phonenumbers.phonenumbermatcher import _PATTERN
+    from phonenumbers.phonenumberutil import _SECOND_NUMBER_START_PATTERN
+
+    _SHORTCUTS = callable(getattr(PhoneNumberMatcher, "_extract_match", None))
+except ImportError:  # another phonenumbers layout: use the matcher as is
+    _SHORTCUTS = False
+
+REGION = "FR"
+_MAX_TRIES = 65535  # PhoneNumberMatcher's default max_tries
+_DIGIT = re.compile(r"\d")
+_PLAIN_CANDIDATE = re.compile(r"[0-9 ./()\-]+")
+_NON_DIGITS = re.compile(r"[^0-9]+")
+_NATIONAL = re.compile(r"0([1-9])([ .-]?)([0-9]{2})\2([0-9]{2})\2([0-9]{2})\2([0-9]{2})")
+_PLUS_33 = re.compile(r"\+33([ .-]?)([1-9])\1([0-9]{2})\1([0-9]{2})\1([0-9]{2})\1([0-9]{2})")
+_IDD_33 = re.compile(r"0033([1-9][0-9]{8})")
+#: Characters next to a candidate that the matcher accepts (neither a Latin letter, nor
+#: a currency sign or ``%``); "" is the start or the end of the text
+_PLAIN_CONTEXT = frozenset(string.digits + string.punctuation + " \t\n\r\x0b\x0c") - {"$", "%"}
+_PLAIN_CONTEXT |= {""}
+
+
+def matcher_phones(text: str) -> list[str]:
+    """Every phone number the matcher finds in ``text`` (the reference behaviour)."""
+    return [m.raw_string
+            for m in PhoneNumberMatcher(text, REGION, leniency=Leniency.VALID)]
+
+
+def _matcher_first(text: str) -> str | None:
+    match = next(iter(PhoneNumberMatcher(text, REGION, leniency=Leniency.VALID)), None)
+    return None if match is None else match.raw_string
+
+
+def first_phone(text: str) -> str | None:
+    """The first phone number ``PhoneNumberMatcher(text, "FR", leniency=VALID)`` finds
+    in ``text`` (its raw spelling), or None."""
+    if not _SHORTCUTS:
+        return _matcher_first(text)
+    if _DIGIT.search(text) is None:  # every candidate holds a digit
+        return None
+    index = spent = 0
+    while (found := _PATTERN.search(text, index)) is not None:
+        start = found.start()
+        candidate = found.group()
+        cut = _SECOND_NUMBER_START_PATTERN.search(candidate)
+        if cut is not None:
+            candidate = candidate[: cut.start()]
+        # the matcher spends at most 1 + 6 * (len + 1) tries on one candidate
+        spent += 7 + 6 * len(candidate)
+        if not candidate or spent >= _MAX_TRIES:
+            return _matcher_first(text)
+        end = start + len(candidate)
+        phone = _verdict(text[start - 1] if start else "", candidate, text[end:end + 3])
+        if phone is not None:
+            return phone
+        index = end
+    return None
+
+
+def _verdict(before: str, candidate: str, after: str) -> str | None:
+    """The number the matcher takes from ``candidate`` (preceded by ``before``, followed
+    by ``after``: both "" at the ends of the text), or None."""
+    if _PLAIN_CANDIDATE.fullmatch(candidate):
+        digits = _NON_DIGITS.sub("", candidate)
+        if len(digits) < 8 or (len(digits) == 8 and "00" not in digits):
+            return None
+    if after[:1] in _PLAIN_CONTEXT:
+        national = None
+        if before in _PLAIN_CONTEXT and (shape := _NATIONAL.fullmatch(candidate)):
+            national = shape[1] + shape[3] + shape[4] + shape[5] + shape[6]
+        elif shape := _PLUS_33.fullmatch(candidate):  # the matcher ignores what precedes "+"
+            national = shape[2] + shape[3] + shape[4] + shape[5] + shape[6]
+        elif before in _PLAIN_CONTEXT and (shape := _IDD_33.fullmatch(candidate)):
+            national = shape[1]
+        if national is not None:
+            return candidate if _valid_french(national) else None
+    return _matcher_verdict(before, candidate, after)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _valid_french(national: str) -> bool:
+    """Whether the French national number ``national`` (9 digits) is valid."""
+    return phonenumbers.is_valid_number(PhoneNumber(country_code=33, national_number=int(national)))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _matcher_verdict(before: str, candidate: str, after: str) -> str | None:
+    """The matcher's own verdict on ``candidate`` in its context."""
+    matcher = PhoneNumberMatcher(before + candidate + after, REGION, leniency=Leniency.VALID)
+    match = matcher._extract_match(candidate, len(before))
+    return None if match is None else match.raw_string
