@@ -240,9 +240,9 @@ def test_phone_search_shortcuts_match_the_matcher() -> None:
     the metadata facts behind skipping short candidates hold."""
     import random
 
-    from phonenumbers import PhoneMetadata, phonenumberutil
+    from phonenumbers import PhoneMetadata, PhoneNumber, is_valid_number, phonenumberutil
 
-    from cxid.ingest._phone_search import _matcher_verdict, _verdict
+    from cxid.ingest._phone_search import _matcher_verdict, _valid_french, _verdict
 
     france = PhoneMetadata.metadata_for_region("FR")
     assert min(france.general_desc.possible_length) == 9
@@ -257,6 +257,11 @@ def test_phone_search_shortcuts_match_the_matcher() -> None:
     assert min(shortest) >= 6  # so "00" + country code + number has at least 8 digits
 
     rng = random.Random(3)
+    for head in range(1000, 10000):  # France's patterns go by leading digits
+        for _ in range(2):
+            national = str(head) + "".join(rng.choice("0123456789") for _ in range(5))
+            assert _valid_french(national) == is_valid_number(
+                PhoneNumber(country_code=33, national_number=int(national))), national
     for head in range(100, 1000, 7):
         national = str(head) + "".join(rng.choice("0123456789") for _ in range(6))
         for sep in ("", " ", ".", "-"):

@@ -13,7 +13,9 @@ the matcher does and asks for each verdict:
   (country code and the shortest national number; ``tests`` check this metadata);
 * ``0X XX XX XX XX``, ``+33 X XX XX XX XX`` and ``0033XXXXXXXXX`` (any one of ``" .-"``
   or none as separator) between plain ASCII characters are matched whole exactly when
-  their national number is valid (``phonenumbers.is_valid_number``, cached per number);
+  their national number is valid, which is decided as ``is_valid_number`` does it (the
+  number matches France's general pattern and one of its number types) with France's
+  metadata patterns, without building a number object;
 * any other candidate gets the matcher's own verdict, computed on a short text holding
   just the candidate and its context, and cached.
 
@@ -27,9 +29,9 @@ from __future__ import annotations
 import functools
 import re
 import string
+from typing import Any
 
-import phonenumbers
-from phonenumbers import Leniency, PhoneNumber, PhoneNumberMatcher
+from phonenumbers import Leniency, PhoneMetadata, PhoneNumberMatcher
 
 try:
     from phonenumbers.phonenumbermatcher import _PATTERN
@@ -110,10 +112,32 @@ def _verdict(before: str, candidate: str, after: str) -> str | None:
     return _matcher_verdict(before, candidate, after)
 
 
-@functools.lru_cache(maxsize=1 << 16)
+def _french_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """France's general pattern and the union of its number types' patterns, for
+    9-digit national numbers (``phonenumberutil._number_type_helper``)."""
+    meta = PhoneMetadata.metadata_for_region(REGION)
+    types = [meta.premium_rate, meta.toll_free, meta.shared_cost, meta.voip,
+             meta.personal_number, meta.pager, meta.uan, meta.voicemail, meta.fixed_line]
+    if not meta.same_mobile_and_fixed_line_pattern:
+        types.append(meta.mobile)
+
+    def fits(desc: Any) -> bool:
+        return (desc is not None and bool(desc.national_number_pattern)
+                and (not desc.possible_length or 9 in desc.possible_length))
+
+    union = "|".join(f"(?:{d.national_number_pattern})" for d in types if fits(d))
+    general = meta.general_desc.national_number_pattern if fits(meta.general_desc) else "(?!)"
+    return re.compile(general), re.compile(union or "(?!)")
+
+
+_FRENCH_GENERAL, _FRENCH_TYPES = _french_patterns()
+
+
 def _valid_french(national: str) -> bool:
-    """Whether the French national number ``national`` (9 digits) is valid."""
-    return phonenumbers.is_valid_number(PhoneNumber(country_code=33, national_number=int(national)))
+    """``phonenumbers.is_valid_number`` of the French national number ``national``
+    (9 digits, the first not 0)."""
+    return (_FRENCH_GENERAL.fullmatch(national) is not None
+            and _FRENCH_TYPES.fullmatch(national) is not None)
 
 
 @functools.lru_cache(maxsize=1 << 16)
