@@ -271,3 +271,73 @@ def test_phone_search_shortcuts_match_the_matcher() -> None:
                 for before, after in (("", ""), (" ", "\n"), (":", ". a")):
                     assert (_verdict(before, candidate, after)
                             == _matcher_verdict(before, candidate, after)), candidate
+
+
+def test_simple_messages_are_read_as_the_parser_reads_them() -> None:
+    """Messages with a plain header block skip the email parser: their headers, body
+    and body text must be what the compat32 parser and ``_body_text`` give."""
+    import random
+
+    from cxid.ingest import email as reader
+
+    rng = random.Random(11)
+    names = ["From", "Date", "Message-ID", "Content-Type", "content-type", "X-A[b]",
+             "Content-Transfer-Encoding", "CONTENT-TRANSFER-ENCODING", "Content-Disposition"]
+    values = ["a@b.fr", "", " ", "text/plain", "text/html", "TEXT/PLAIN; CHARSET=UTF-8",
+              'text/plain; charset="utf-8"', "text/plain;charset=iso-8859-1 ",
+              "text/plain; charset=unknown", "text/plain; charset=idna", "text/plain; format=flowed",
+              'text/plain; charset="utf-8', "text/plain; charset*=utf-8''utf-8", "text/calendar",
+              "multipart/alternative; boundary=X", "text", "quoted-printable", "base64", "Base64 ",
+              " 8bit", "x-uuencode", "attachment", "caf\udce9", "a:b"]
+    odd = [" continued", "\tcont", " ", ":no name", "From x y", "no colon", "Name : x", "",
+           "X:\r", "X: a\x0bb"]
+    bodies = [b"", b"x", b"caf=C3=A9 =\n06 12=\n 34 56 78\n", b"Y2Fmw6kgMDYgMTIgMzQgNTYgNzg=\n",
+              b"Y2Fmw6k\n=\n", b"\xe9t\xe9\n", b"<p>Tel&nbsp;06 12 34 56 78</p><br/>x\n",
+              b"a\r\nb\rc\n", b"\n\nx", b"begin 644 a\n`\nend\n", b"=E9t=E9 =\n"]
+    simple = decoded = 0
+    for _ in range(4000):
+        head = "\n".join(
+            f"{rng.choice(names)}:{rng.choice(['', ' ', chr(9)])}{rng.choice(values)}"
+            if rng.random() < 0.8 else rng.choice(odd) for _ in range(rng.randint(0, 5)))
+        data = (head.encode("utf-8", "surrogateescape")
+                + rng.choice([b"\n\n", b"\n", b"\n\r\n"]) + rng.choice(bodies))
+        message = reader._PARSER.parsebytes(data)
+        split = reader._split_simple(data)
+        if split is None:
+            continue
+        simple += 1
+        headers, body = split
+        assert headers == reader._first_headers(message), data
+        text = reader._simple_body_text(headers, body)
+        if text is not None:
+            decoded += 1
+            assert not message.is_multipart(), data
+            assert text == reader._body_text(message), data
+    assert simple > 400 and decoded > 200
+
+
+def test_rfc_dates_are_converted_as_one_by_one() -> None:
+    """Dates in the RFC 5322 layout are converted all at once: same instants as
+    :func:`_date` gives one by one, NaT for impossible days, mixed with the others."""
+    import random
+
+    from cxid.ingest import email as reader
+
+    rng = random.Random(5)
+    months = list(reader._MONTHS)
+    raws = [f"{rng.choice(['', 'Sun, '])}{rng.randint(0, 32):0{rng.randint(1, 2)}d} "
+            f"{rng.choice(months)} {rng.randint(1900, 2199)} {rng.randint(0, 23):02d}:"
+            f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d} {rng.choice('+-')}"
+            f"{rng.randint(0, 23):02d}{rng.randint(0, 59):02d}" for _ in range(3000)]
+    raws += ["Thu, 29 Feb 2024 23:59:59 -0000", "Thu, 29 Feb 2023 10:00:00 +0100",
+             "1 Jan 1900 00:00:00 +2359", "31 Dec 2199 23:59:59 -2359"]
+    groups = [reader._RFC_DATE.fullmatch(raw).groups() for raw in raws]
+    one_by_one = [reader._date(raw)[1] for raw in raws]
+    expected = pd.to_datetime(pd.Series(one_by_one, dtype=object), utc=True)
+    pd.testing.assert_series_equal(reader._instants(groups), expected)
+    assert expected.isna().sum() > 100
+    mixed = [*groups[:5], one_by_one[0], None, *groups[5:9]]
+    pd.testing.assert_series_equal(
+        reader._instants(mixed),
+        pd.to_datetime(pd.Series([*one_by_one[:5], one_by_one[0], None, *one_by_one[5:9]],
+                                 dtype=object), utc=True))
