@@ -222,7 +222,10 @@ def test_first_phone_is_the_matchers_first_number() -> None:
     texts = [*_random_texts(7, 3000), "", "rien", "06 12 34 56 78", "+41 79 123 45 67 / 68",
              "2024-03-05 14:02:11", "12/03/2024", "+683 4002", "00 49 30 1234567",
              # the shortest numbers dialled with 00: 8 and 9 digits
-             "00431110", "Appelez le 00 43 1110.", "0043-1110", "006834002", "00 683 4002"]
+             "00431110", "Appelez le 00 43 1110.", "0043-1110", "006834002", "00 683 4002",
+             # numbers opening with lead characters and punctuation
+             "(+ -- (  06 12 34 56 78", "x+~~~~(~~~~0612345678", "+  +  +33 6 12 34 56 78",
+             "[(+33) 6 12 34 56 78", "(((((0612345678", " (----+----33612345678"]
     found = 0
     for text in texts:
         expected = matcher_phones(text)
@@ -341,3 +344,26 @@ def test_rfc_dates_are_converted_as_one_by_one() -> None:
         reader._instants(mixed),
         pd.to_datetime(pd.Series([*one_by_one[:5], one_by_one[0], None, *one_by_one[5:9]],
                                  dtype=object), utc=True))
+
+
+def test_reply_header_words_are_found_in_lower_case() -> None:
+    """The reply-header shortcut looks for the header's words in the lower-cased body:
+    every character ``re.IGNORECASE`` matches to one of their letters must lower-case
+    to it, save the few listed as odd."""
+    import re
+    import sys
+
+    from cxid.ingest import email as reader
+
+    letters = sorted({c for word in reader._REPLY_WORDS for c in word})
+    any_letter = re.compile("[" + "".join(re.escape(c) for c in letters) + "]", re.IGNORECASE)
+    matched = [chr(x) for x in range(sys.maxunicode + 1) if any_letter.fullmatch(chr(x))]
+    for char in matched:
+        for letter in letters:
+            if re.fullmatch(re.escape(letter), char, re.IGNORECASE):
+                assert char.lower() == letter or char in reader._ODD_CASES, (char, letter)
+    assert reader.find_phone("Tel 06 12 34 56 78\nLe 5 mars, X a \u00c9CRIT :\n0611111111") == (
+        "06 12 34 56 78")
+    for header in ("Le 5 mars, X a \u00e9cr\u0130t :", "On Monday, X wrote :",
+                   "Le 5 mars, X a \u00e9cr\u0131t :", "-- Mes\u017fage d'origine --"):
+        assert reader.find_phone(f"{header}\n06 11 11 11 11") is None, header

@@ -20,8 +20,8 @@ the matcher does and asks for each verdict:
   just the candidate and its context, and cached.
 
 A text with so many candidates that the matcher could run out of tries (65535) is
-handed to the matcher itself. If phonenumbers lacks the internals used here, every
-text is. ``tests/test_ingest_email.py`` compares the result with the matcher's.
+handed to the matcher itself. If phonenumbers lacks the internals used here, or
+builds its candidate pattern differently, every text is. ``tests/test_ingest_email.py`` compares the result with the matcher's.
 """
 
 from __future__ import annotations
@@ -34,10 +34,26 @@ from typing import Any
 from phonenumbers import Leniency, PhoneMetadata, PhoneNumberMatcher
 
 try:
-    from phonenumbers.phonenumbermatcher import _PATTERN
+    from phonenumbers.phonenumbermatcher import (
+        _DIGIT_SEQUENCE,
+        _LEAD_CLASS,
+        _LEAD_LIMIT,
+        _PATTERN,
+        _PUNCTUATION,
+    )
     from phonenumbers.phonenumberutil import _SECOND_NUMBER_START_PATTERN
 
-    _SHORTCUTS = callable(getattr(PhoneNumberMatcher, "_extract_match", None))
+    # A candidate opens with at most _LEAD_LIMIT groups of a lead character ("+", "(")
+    # and up to _PUNCTUATION's limit of punctuation, then a digit: it starts at most
+    # _LEAD_SPAN characters before its first digit.
+    _groups = re.fullmatch(r"\{0,(\d+)\}", _LEAD_LIMIT)
+    _punctuation = re.search(r"\{0,(\d+)\}$", _PUNCTUATION)
+    _SHORTCUTS = (
+        callable(getattr(PhoneNumberMatcher, "_extract_match", None))
+        and _PATTERN.pattern.startswith(f"(?:{_LEAD_CLASS}{_PUNCTUATION}){_LEAD_LIMIT}{_DIGIT_SEQUENCE}")
+        and _groups is not None and _punctuation is not None
+    )
+    _LEAD_SPAN = int(_groups[1]) * (1 + int(_punctuation[1])) if _SHORTCUTS else 0
 except ImportError:  # another phonenumbers layout: use the matcher as is
     _SHORTCUTS = False
 
@@ -71,10 +87,12 @@ def first_phone(text: str) -> str | None:
     in ``text`` (its raw spelling), or None."""
     if not _SHORTCUTS:
         return _matcher_first(text)
-    if _DIGIT.search(text) is None:  # every candidate holds a digit
-        return None
     index = spent = 0
-    while (found := _PATTERN.search(text, index)) is not None:
+    # the candidate pattern is slow to search for: start it near the next digit
+    while (digit := _DIGIT.search(text, index)) is not None:
+        found = _PATTERN.search(text, max(index, digit.start() - _LEAD_SPAN))
+        if found is None:
+            return None
         start = found.start()
         candidate = found.group()
         cut = _SECOND_NUMBER_START_PATTERN.search(candidate)

@@ -61,10 +61,11 @@ _SIGN_OFF = re.compile(
     r"|(best |kind )?regards|best|thanks|thank you|sincerely)\b[\s,.!]*$",
     re.IGNORECASE,
 )
-#: Words every reply header holds (same flags): a body without any has none
-_REPLY_HINT = re.compile(
-    r"original message|message d'origine|message transféré|a écrit|wrote", re.IGNORECASE
-)
+#: Every reply header holds one of these words in some case: a body whose lower case
+#: holds none has no reply header, unless it has one of _ODD_CASES, the only
+#: characters besides upper case that re.IGNORECASE matches to their letters (tested)
+_REPLY_WORDS = ("message", "a écrit", "wrote")
+_ODD_CASES = ("\u0130", "\u0131", "\u017f")  # İ ı ſ
 _TAG = re.compile(r"<[^>]+>")
 _SIGNATURE_LINES = 3
 
@@ -410,7 +411,7 @@ def find_phone(body: str) -> str | None:
 def _own_lines(body: str) -> list[str]:
     """The lines of ``body`` up to a reply header, quoted lines (``>``) left out."""
     lines = body.splitlines()
-    if ">" not in body and _REPLY_HINT.search(body) is None:  # the common case
+    if ">" not in body and not _may_hold_reply_header(body):  # the common case
         return lines
     own: list[str] = []
     for line in lines:
@@ -419,6 +420,15 @@ def _own_lines(body: str) -> list[str]:
         if not line.lstrip().startswith(">"):
             own.append(line)
     return own
+
+
+def _may_hold_reply_header(body: str) -> bool:
+    """False when no line of ``body`` can match :data:`_REPLY_HEADER` (a cheap test:
+    the regex is case-insensitive, so searching for its words is slow)."""
+    if any(odd in body for odd in _ODD_CASES):
+        return True
+    lower = body.lower()
+    return any(word in lower for word in _REPLY_WORDS)
 
 
 def _last_index(lines: list[str], test: Callable[[str], Any]) -> int | None:
