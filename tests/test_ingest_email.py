@@ -288,7 +288,8 @@ def test_simple_messages_are_read_as_the_parser_reads_them() -> None:
              "Content-Transfer-Encoding", "CONTENT-TRANSFER-ENCODING", "Content-Disposition"]
     values = ["a@b.fr", "", " ", "text/plain", "text/html", "TEXT/PLAIN; CHARSET=UTF-8",
               'text/plain; charset="utf-8"', "text/plain;charset=iso-8859-1 ",
-              "text/plain; charset=unknown", "text/plain; charset=idna", "text/plain; format=flowed",
+              "text/plain; charset=unknown", "text/plain; charset=idna",
+              "text/plain; format=flowed",
               'text/plain; charset="utf-8', "text/plain; charset*=utf-8''utf-8", "text/calendar",
               "multipart/alternative; boundary=X", "text", "quoted-printable", "base64", "Base64 ",
               " 8bit", "x-uuencode", "attachment", "caf\udce9", "a:b"]
@@ -367,3 +368,13 @@ def test_reply_header_words_are_found_in_lower_case() -> None:
     for header in ("Le 5 mars, X a \u00e9cr\u0130t :", "On Monday, X wrote :",
                    "Le 5 mars, X a \u00e9cr\u0131t :", "-- Mes\u017fage d'origine --"):
         assert reader.find_phone(f"{header}\n06 11 11 11 11") is None, header
+
+
+def test_phone_search_without_shortcuts_uses_the_matcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a phonenumbers whose internals differ, every text goes to the matcher."""
+    from cxid.ingest import _phone_search
+
+    monkeypatch.setattr(_phone_search, "_SHORTCUTS", False)
+    for text in _random_texts(8, 200):
+        expected = _phone_search.matcher_phones(text)
+        assert _phone_search.first_phone(text) == (expected[0] if expected else None)

@@ -19,9 +19,11 @@ the matcher does and asks for each verdict:
 * any other candidate gets the matcher's own verdict, computed on a short text holding
   just the candidate and its context, and cached.
 
-A text with so many candidates that the matcher could run out of tries (65535) is
-handed to the matcher itself. If phonenumbers lacks the internals used here, or
-builds its candidate pattern differently, every text is. ``tests/test_ingest_email.py`` compares the result with the matcher's.
+The candidate pattern is slow to search for (it opens with optional groups), so each
+search starts near the next digit. A text with so many candidates that the matcher
+could run out of tries (65535) is handed to the matcher itself; so is every text if
+phonenumbers lacks the internals used here or builds its candidate pattern
+differently. ``tests/test_ingest_email.py`` compares the results with the matcher's.
 """
 
 from __future__ import annotations
@@ -48,14 +50,15 @@ try:
     # _LEAD_SPAN characters before its first digit.
     _groups = re.fullmatch(r"\{0,(\d+)\}", _LEAD_LIMIT)
     _punctuation = re.search(r"\{0,(\d+)\}$", _PUNCTUATION)
+    _OPENING = f"(?:{_LEAD_CLASS}{_PUNCTUATION}){_LEAD_LIMIT}{_DIGIT_SEQUENCE}"
     _SHORTCUTS = (
         callable(getattr(PhoneNumberMatcher, "_extract_match", None))
-        and _PATTERN.pattern.startswith(f"(?:{_LEAD_CLASS}{_PUNCTUATION}){_LEAD_LIMIT}{_DIGIT_SEQUENCE}")
+        and _PATTERN.pattern.startswith(_OPENING)
         and _groups is not None and _punctuation is not None
     )
     _LEAD_SPAN = int(_groups[1]) * (1 + int(_punctuation[1])) if _SHORTCUTS else 0
 except ImportError:  # another phonenumbers layout: use the matcher as is
-    _SHORTCUTS = False
+    _SHORTCUTS, _LEAD_SPAN = False, 0
 
 REGION = "FR"
 _MAX_TRIES = 65535  # PhoneNumberMatcher's default max_tries
@@ -88,7 +91,6 @@ def first_phone(text: str) -> str | None:
     if not _SHORTCUTS:
         return _matcher_first(text)
     index = spent = 0
-    # the candidate pattern is slow to search for: start it near the next digit
     while (digit := _DIGIT.search(text, index)) is not None:
         found = _PATTERN.search(text, max(index, digit.start() - _LEAD_SPAN))
         if found is None:

@@ -4,6 +4,11 @@ Each message is one touchpoint: the sender's name and address, a distinct Reply-
 address, the date, and a phone number found in the body (the signature first,
 because that is where customers write their own number; quoted replies are skipped,
 because they hold the brand's own customer-service number).
+
+The values are those of the ``email`` package's default policy, read faster: plain
+single-part messages skip the parser (_split_simple), RFC 5322 dates are converted all
+at once (_instants) and phones are searched without parsing most candidates
+(:mod:`cxid.ingest._phone_search`); anything unusual takes the exact slow path.
 """
 
 from __future__ import annotations
@@ -108,7 +113,8 @@ _SIMPLE_HEAD = re.compile(rb"(?:[\x21-\x39\x3b-\x7e]+:[^\r\n]*\n(?:[ \t][^\r\n]*
 _HEADER = re.compile(r"^([\x21-\x39\x3b-\x7e]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)\n", re.MULTILINE)
 #: A text Content-Type with no parameter but the charset
 _TEXT_TYPE = re.compile(
-    r'[ \t]*(text/(?:plain|html))[ \t]*(?:;[ \t]*charset[ \t]*=[ \t]*("?)([A-Za-z0-9._:-]+)\2[ \t]*)?',
+    r'[ \t]*(text/(?:plain|html))[ \t]*'
+    r'(?:;[ \t]*charset[ \t]*=[ \t]*("?)([A-Za-z0-9._:-]+)\2[ \t]*)?',
     re.IGNORECASE,
 )
 _UU = ("x-uuencode", "uuencode", "uue", "x-uue")
