@@ -4,6 +4,11 @@ Each message is one touchpoint: the sender's name and address, a distinct Reply-
 address, the date, and a phone number found in the body (the signature first,
 because that is where customers write their own number; quoted replies are skipped,
 because they hold the brand's own customer-service number).
+
+The values are those of the ``email`` package's default policy, read faster: plain
+single-part messages skip the parser (_split_simple), RFC 5322 dates are converted all
+at once (_instants) and phones are searched without parsing most candidates
+(:mod:`cxid.ingest._phone_search`); anything unusual takes the exact slow path.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import html
 import itertools
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from email import policy
 from email.message import Message
@@ -31,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import phonenumbers
 
 from cxid.ingest._common import (
     ColumnMapping,
@@ -45,6 +49,7 @@ from cxid.ingest._common import (
     rejected_frame,
     truncate,
 )
+from cxid.ingest._phone_search import first_phone
 from cxid.schema import ReadResult
 
 log = logging.getLogger(__name__)
@@ -61,6 +66,11 @@ _SIGN_OFF = re.compile(
     r"|(best |kind )?regards|best|thanks|thank you|sincerely)\b[\s,.!]*$",
     re.IGNORECASE,
 )
+#: Every reply header holds one of these words in some case: a body whose lower case
+#: holds none has no reply header, unless it has one of _ODD_CASES, the only
+#: characters besides upper case that re.IGNORECASE matches to their letters (tested)
+_REPLY_WORDS = ("message", "a écrit", "wrote")
+_ODD_CASES = ("\u0130", "\u0131", "\u017f")  # İ ı ſ
 _TAG = re.compile(r"<[^>]+>")
 _SIGNATURE_LINES = 3
 
@@ -91,6 +101,32 @@ _ENCODED_WORD = re.compile(
 _SPACES = re.compile(r" +")
 _ODD_SPACE = re.compile(r"[^\S ]|[\x00-\x1f\x7f-\x9f]")
 _SIMPLE_MESSAGE_ID = re.compile(rf"[ \t]*<{_ADDR_SPEC}>[ \t]*")
+
+# Most messages are one text part under a plain header block: for those the header
+# values, the body and its text are taken straight from the bytes, as the compat32
+# parser and _body_text would give them; any other message takes the parser.
+#: A header block compat32 splits at "\n" only and reads as headers, every line of it
+#: (no "\r", no "From " line, no line it would take for the start of the body); it
+#: decodes the bytes as ASCII with surrogate escapes, and so does _split_simple
+_SIMPLE_HEAD = re.compile(rb"(?:[\x21-\x39\x3b-\x7e]+:[^\r\n]*\n(?:[ \t][^\r\n]*\n)*)+")
+#: One header of such a block: its name and its value as compat32 stores it
+_HEADER = re.compile(r"^([\x21-\x39\x3b-\x7e]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)\n", re.MULTILINE)
+#: A text Content-Type with no parameter but the charset
+_TEXT_TYPE = re.compile(
+    r'[ \t]*(text/(?:plain|html))[ \t]*'
+    r'(?:;[ \t]*charset[ \t]*=[ \t]*("?)([A-Za-z0-9._:-]+)\2[ \t]*)?',
+    re.IGNORECASE,
+)
+_UU = ("x-uuencode", "uuencode", "uue", "x-uue")
+#: A Date in the RFC 5322 layout with a numeric zone: its instant is computed for all
+#: messages at once (see _instants); other dates go through _date one by one
+_RFC_DATE = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?([0-9]{1,2}) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ((?:19|20|21)[0-9]{2}) "
+    r"([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9]) ([+-])([01][0-9]|2[0-3])([0-5][0-9])"
+)
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"))}
 
 
 def check(
@@ -125,6 +161,55 @@ def _first_headers(message: Message) -> dict[str, str]:
     for name, value in message.raw_items():
         headers.setdefault(name.lower(), value)
     return headers
+
+
+def _split_simple(data: bytes) -> tuple[dict[str, str], bytes] | None:
+    """(:func:`_first_headers`, raw body) of a message whose header block matches
+    :data:`_SIMPLE_HEAD`, without parsing it; else None."""
+    end = data.find(b"\n\n")
+    if end < 0:
+        return None
+    head = data[: end + 1]
+    if _SIMPLE_HEAD.fullmatch(head) is None:
+        return None
+    headers: dict[str, str] = {}
+    for name, value in _HEADER.findall(head.decode("ascii", "surrogateescape")):
+        headers.setdefault(name.lower(), value)
+    return headers, data[end + 2 :]
+
+
+def _simple_body_text(headers: dict[str, str], body: bytes) -> str | None:
+    """:func:`_body_text` of a message split by :func:`_split_simple` when it is one
+    text/plain or text/html part in a charset Python knows, else None."""
+    if "content-disposition" in headers:
+        return None
+    content_type = headers.get("content-type")
+    if content_type is None:
+        content_type, charset = "text/plain", "ASCII"  # compat32's defaults
+    else:
+        shape = _TEXT_TYPE.fullmatch(content_type)
+        if shape is None:
+            return None
+        content_type, charset = shape[1].lower(), shape[3] or "ASCII"
+    encoding = headers.get("content-transfer-encoding", "").lower()
+    if not encoding.isascii():  # compat32 would hand it over as a Header object
+        return None
+    if encoding == "quoted-printable":
+        payload = binascii.a2b_qp(body)
+    elif encoding == "base64":
+        try:  # what compat32 does when the data is strictly valid (it repairs the rest)
+            payload = base64.b64decode(b"".join(body.splitlines()), validate=True)
+        except binascii.Error:
+            return None
+    elif encoding in _UU:
+        return None
+    else:
+        payload = body
+    try:
+        content = payload.decode(charset, errors="replace")
+    except (LookupError, UnicodeError, ValueError):
+        return None
+    return _html_text(content) if content_type == "text/html" else content
 
 
 def _parsed(name: str, raw: str) -> Any:
@@ -296,15 +381,13 @@ def _body_text(message: Message) -> str:
     if not isinstance(content, str):
         return ""
     if part.get_content_type() == "text/html":
-        content = html.unescape(_TAG.sub(" ", re.sub(r"(?i)<br\s*/?>|</p>", "\n", content)))
+        content = _html_text(content)
     return content
 
 
-def _phones(text: str) -> list[str]:
-    return [
-        m.raw_string
-        for m in phonenumbers.PhoneNumberMatcher(text, "FR", leniency=phonenumbers.Leniency.VALID)
-    ]
+def _html_text(content: str) -> str:
+    """The text of an HTML body: line breaks kept, tags dropped, entities decoded."""
+    return html.unescape(_TAG.sub(" ", re.sub(r"(?i)<br\s*/?>|</p>", "\n", content)))
 
 
 def find_phone(body: str) -> str | None:
@@ -312,26 +395,51 @@ def find_phone(body: str) -> str | None:
     the first one in the body; quoted replies are ignored. The signature starts after
     a ``-- `` line, else after the last sign-off line ("Cordialement,"), else it is
     the last three non-empty lines."""
-    own: list[str] = []
-    for line in body.splitlines():
-        if _REPLY_HEADER.match(line):
-            break
-        if not line.lstrip().startswith(">"):
-            own.append(line)
+    own = _own_lines(body)
     if not own:
         return None
-    marker = max((i for i, line in enumerate(own) if line.rstrip() in ("--", "-- ")), default=None)
+    marker = None
+    if "--" in body:
+        marker = _last_index(own, lambda line: line.rstrip() in ("--", "-- "))
     if marker is None:
-        marker = max((i for i, line in enumerate(own) if _SIGN_OFF.match(line)), default=None)
+        marker = _last_index(own, _SIGN_OFF.match)
     if marker is not None:
         signature = own[marker + 1 :]
     else:
         signature = [line for line in own if line.strip()][-_SIGNATURE_LINES:]
     for block in (signature, own):
-        found = _phones("\n".join(block))
+        found = first_phone("\n".join(block))
         if found:
-            return found[0]
+            return found
     return None
+
+
+def _own_lines(body: str) -> list[str]:
+    """The lines of ``body`` up to a reply header, quoted lines (``>``) left out."""
+    lines = body.splitlines()
+    if ">" not in body and not _may_hold_reply_header(body):  # the common case
+        return lines
+    own: list[str] = []
+    for line in lines:
+        if _REPLY_HEADER.match(line):
+            break
+        if not line.lstrip().startswith(">"):
+            own.append(line)
+    return own
+
+
+def _may_hold_reply_header(body: str) -> bool:
+    """False when no line of ``body`` can match :data:`_REPLY_HEADER` (a cheap test:
+    the regex is case-insensitive, so searching for its words is slow)."""
+    if any(odd in body for odd in _ODD_CASES):
+        return True
+    lower = body.lower()
+    return any(word in lower for word in _REPLY_WORDS)
+
+
+def _last_index(lines: list[str], test: Callable[[str], Any]) -> int | None:
+    """Position of the last line passing ``test``, or None."""
+    return next((i for i in range(len(lines) - 1, -1, -1) if test(lines[i])), None)
 
 
 def _parse_date(raw: str | None) -> datetime | None:
@@ -350,24 +458,74 @@ def _text(value: Any) -> str | None:
     return None if value is None else fix_surrogates(str(value))
 
 
-def _message_fields(message: Message) -> dict[str, Any]:
-    """The touchpoint fields of one parsed message (raises on unusable structure)."""
-    headers = _first_headers(message)
+#: One message's fields: record_id, full_name, email, reply_to, the Date header (as
+#: the default policy spells it, or raw when it matches _RFC_DATE), the instant (a
+#: datetime, None, or the _RFC_DATE groups to compute later) and phone
+Fields = tuple[str | None, str | None, str | None, str | None, str | None,
+               datetime | tuple[str, ...] | None, str | None]
+
+
+def _message_fields(data: bytes) -> Fields:
+    """The touchpoint fields of one message (raises on unusable structure)."""
+    simple = _split_simple(data)
+    if simple is None:
+        message = _PARSER.parsebytes(data)
+        headers = _first_headers(message)
+    else:
+        headers, body = simple
     message_id = _text(_message_id(headers.get("message-id")))
     name, address = _first_address(headers.get("from"), "From")
     _, reply_to = _first_address(headers.get("reply-to"), "Reply-To")
     if reply_to and address and reply_to.strip().lower() == address.strip().lower():
         reply_to = None
-    raw_date, observed_at = _date(headers.get("date"))
-    return {
-        "record_id": message_id.strip().strip("<>") if message_id else None,
-        "full_name": _text(name),
-        "email": _text(address),
-        "reply_to": _text(reply_to),
-        "observed_at": observed_at,
-        "_raw_date": _text(raw_date),
-        "phone": find_phone(fix_surrogates(_body_text(message))),
-    }
+    raw_date = headers.get("date")
+    rfc_date = None if raw_date is None else _RFC_DATE.fullmatch(raw_date)
+    observed_at: datetime | tuple[str, ...] | None
+    if rfc_date is not None:
+        observed_at = rfc_date.groups()
+    else:
+        raw_date, observed_at = _date(raw_date)
+    text = None if simple is None else _simple_body_text(headers, body)
+    if text is None:
+        text = _body_text(_PARSER.parsebytes(data) if simple is not None else message)
+    return (
+        message_id.strip().strip("<>") if message_id else None,
+        _text(name),
+        _text(address),
+        _text(reply_to),
+        _text(raw_date),
+        observed_at,
+        find_phone(fix_surrogates(text)),
+    )
+
+
+def _instants(values: list[datetime | tuple[str, ...] | None]) -> pd.Series:
+    """``pd.to_datetime(values, utc=True)``, the _RFC_DATE groups among ``values``
+    converted all at once (an impossible day, such as 30 Feb, gives NaT as
+    :func:`_date` does)."""
+    positions = [i for i, v in enumerate(values) if isinstance(v, tuple)]
+    instants = np.full(len(values), np.datetime64("NaT", "ns"))
+    if positions:
+        parts = np.array([values[i] for i in positions], dtype=str).T
+        day, year, hour, minute, second, zone_h, zone_m = (
+            parts[i].astype(np.int64) for i in (0, 2, 3, 4, 5, 7, 8))
+        month = pd.Series(parts[1]).map(_MONTHS).to_numpy(np.int64)
+        first = ((year - 1970) * 12 + month).astype("datetime64[M]")
+        date = first.astype("datetime64[D]") + (day - 1)
+        valid = (day >= 1) & (date.astype("datetime64[M]") == first)
+        zone = np.where(parts[6] == "-", -1, 1) * (zone_h * 3600 + zone_m * 60)
+        seconds = (date.astype("datetime64[s]").astype(np.int64)
+                   + hour * 3600 + minute * 60 + second - zone)
+        instants[positions] = np.where(valid, seconds.astype("datetime64[s]"),
+                                       np.datetime64("NaT", "s")).astype("datetime64[ns]")
+    others = [i for i, v in enumerate(values) if v is not None and not isinstance(v, tuple)]
+    if not others:
+        return pd.Series(pd.DatetimeIndex(instants, tz="UTC"))
+    # as before: one pd.to_datetime over every value, so errors are the same
+    column = np.full(len(values), None, dtype=object)
+    column[others] = [values[i] for i in others]
+    column[positions] = list(pd.DatetimeIndex(instants[positions], tz="UTC"))
+    return pd.to_datetime(pd.Series(column), utc=True)
 
 
 def read(
@@ -383,25 +541,31 @@ def read(
     file = str(path)
     messages = split_mbox(read_bytes(path, source=source))
 
-    rows: list[dict[str, Any]] = []
+    rows: list[Fields] = []
+    lines: list[int] = []
     bad: list[dict[str, Any]] = []
     for number, data in enumerate(messages, start=1):
         try:
-            fields = _message_fields(_PARSER.parsebytes(data))
+            rows.append(_message_fields(data))
         except Exception as exc:  # any defect in one message must not stop the run
             bad.append({"source": source, "file": file, "line": number,
                         "reason": f"unparseable message: {type(exc).__name__}",
                         "raw": truncate(data.decode("utf-8", "replace"))})
             continue
-        fields["line"] = number
-        rows.append(fields)
+        lines.append(number)
 
-    columns = ["record_id", "full_name", "email", "reply_to", "_raw_date", "phone"]
-    frame = pd.DataFrame(rows, columns=[*columns, "observed_at", "line"])
-    for name in columns:
-        frame[name] = clean_strings(frame[name])
-    frame["observed_at"] = pd.to_datetime(frame["observed_at"], utc=True)
-    raw_date = frame.pop("_raw_date").astype("string")
+    record_id, full_name, email, reply_to, raw_date, observed_at, phone = (
+        [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 7)
+    frame = pd.DataFrame({
+        "record_id": clean_strings(record_id),
+        "full_name": clean_strings(full_name),
+        "email": clean_strings(email),
+        "reply_to": clean_strings(reply_to),
+        "phone": clean_strings(phone),
+        "observed_at": _instants(observed_at),
+        "line": np.array(lines, dtype=np.int64),
+    })
+    raw_date = clean_strings(raw_date)
 
     reasons = new_reasons(len(frame))
     flag(reasons, frame["record_id"].isna(), "missing Message-ID")
