@@ -7,6 +7,7 @@ import itertools
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -467,3 +468,37 @@ def test_one_thread_gives_the_same_outputs_as_several(population, full):
         pd.testing.assert_frame_equal(getattr(single, table), getattr(full, table))
     assert single.manifest["counts"] == full.manifest["counts"]
     pd.testing.assert_frame_equal(single.pairs, full.pairs)
+
+
+def test_forked_steps_return_their_results_errors_and_survive_a_dead_child(caplog):
+    import os
+    import sys
+
+    from cxid.engine import LocalEngine
+
+    if sys.platform != "linux":
+        pytest.skip("fork is used on Linux only")
+    parent = os.getpid()
+    eng = LocalEngine(threads=2)
+    here, there = eng.concurrently(os.getpid, os.getpid, fork=True)
+    assert here == parent and there != parent  # the second ran in another process
+    big = eng.concurrently(lambda: 1, lambda: np.arange(3_000_000), fork=True)[1]
+    assert big.sum() == np.arange(3_000_000).sum()  # results larger than a pipe buffer
+
+    def fail():
+        raise ValueError("boom in the child")
+
+    with pytest.raises(ValueError, match="boom in the child"):
+        eng.concurrently(lambda: 1, fail, fork=True)
+
+    def die_unless_parent():
+        if os.getpid() != parent:
+            os._exit(3)  # e.g. killed for memory: no result comes back
+        return "done here"
+
+    with caplog.at_level("WARNING", logger="cxid.engine"):
+        assert eng.concurrently(lambda: 1, die_unless_parent, fork=True) == [1, "done here"]
+    assert "exit code 3" in caplog.text
+    # one thread: everything in this process, in order
+    assert LocalEngine(threads=1).concurrently(os.getpid, os.getpid, fork=True) == [parent,
+                                                                                   parent]

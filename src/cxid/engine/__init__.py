@@ -23,7 +23,10 @@ identical results, so the same config and inputs give the same customer ids.
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,6 +44,7 @@ from cxid.errors import ConfigError
 from cxid.schema import ReadResult
 
 ENGINES = ("local", "spark")
+log = logging.getLogger(__name__)
 
 BatchFunction = Callable[[pd.DataFrame], pd.DataFrame]
 GroupFunction = Callable[[pd.DataFrame], pd.DataFrame]
@@ -96,6 +100,51 @@ def read_and_normalise(kind: str, path: str, *, source: str, mapping: dict | Non
                           {k: dict(v) for k, v in report.columns.items()})
 
 
+#: The fork start method where forking a process with Arrow and pandas loaded is safe.
+_FORK = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+
+
+def _run_forked(task: Callable[[], Any], send: Any) -> None:
+    """In the forked process: run ``task``, send back (True, result) or (False, error)."""
+    try:
+        outcome: tuple[bool, Any] = (True, task())
+    except BaseException as exc:  # re-raised in the parent
+        outcome = (False, exc)
+    try:
+        send.send(outcome)
+    except Exception as exc:  # e.g. an error that does not pickle
+        send.send((False, RuntimeError(f"background step failed: {outcome[1]!r} ({exc})")))
+    send.close()
+
+
+class _Forked:
+    """One task running in a forked process (see :meth:`LocalEngine.concurrently`)."""
+
+    def __init__(self, task: Callable[[], Any]) -> None:
+        assert _FORK is not None
+        self._task = task
+        self._recv, send = _FORK.Pipe(duplex=False)
+        self._process = _FORK.Process(target=_run_forked, args=(task, send), daemon=True,
+                                      name="cxid-fork")
+        self._process.start()
+        send.close()  # the child holds the other end: EOF if it dies
+
+    def result(self) -> Any:
+        try:
+            ok, value = self._recv.recv()
+        except EOFError:  # killed, out of memory...: do the work here
+            self._process.join()
+            log.warning("a background process ended without a result (exit code %s); "
+                        "running its step in this process", self._process.exitcode)
+            return self._task()
+        finally:
+            self._recv.close()
+        self._process.join()
+        if not ok:
+            raise value
+        return value
+
+
 class LocalEngine:
     """In-process engine: pandas hash joins, direct calls, scipy, pyarrow.
 
@@ -107,13 +156,23 @@ class LocalEngine:
     def __init__(self, threads: int | None = None) -> None:
         self.threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
 
-    def concurrently(self, *tasks: Callable[[], Any]) -> list[Any]:
+    def concurrently(self, *tasks: Callable[[], Any], fork: bool = False) -> list[Any]:
         """Run independent ``tasks`` (no arguments) and return their results in order;
         the first exception raised is re-raised. On two cores this overlaps e.g. the
         profiles with the links, or the writing of several output tables: their
-        kernels release the GIL for most of their time."""
+        kernels release the GIL for most of their time.
+
+        ``fork=True`` is for tasks that hold the GIL (pandas work on Python strings):
+        the first task runs here and the others in forked processes, which see this
+        process's data copy-on-write (nothing is copied to them) and send back only
+        their (picklable) results. Where fork is not available (not Linux), or a
+        forked process dies without a result, the task runs here instead."""
         if self.threads < 2 or len(tasks) < 2:
             return [task() for task in tasks]
+        if fork and _FORK is not None:
+            background = [_Forked(task) for task in tasks[1:]]
+            first = tasks[0]()
+            return [first, *(b.result() for b in background)]
         with ThreadPoolExecutor(max_workers=min(self.threads, len(tasks)),
                                 thread_name_prefix="cxid") as pool:
             futures = [pool.submit(task) for task in tasks]

@@ -469,10 +469,11 @@ def match_fragments(
             u_levels = compare_pairs(fragments, ru, rv, comparisons, engine=engine)[0]
             return u_levels, _compared_linked(linked, comparisons, engine)
 
+        # a forked process where there is one: this work holds the GIL most of the time
         candidates, (u_levels, m_levels) = engine.concurrently(
             lambda: _compared_candidates(fragments, rules, comparisons, exclude_same_source,
                                          max_block_size, max_pairs, bar, engine),
-            training)
+            training, fork=True)
     else:
         candidates = _compared_candidates(fragments, rules, comparisons, exclude_same_source,
                                           max_block_size, max_pairs, bar, engine)
