@@ -378,3 +378,16 @@ def test_phone_search_without_shortcuts_uses_the_matcher(monkeypatch: pytest.Mon
     for text in _random_texts(8, 200):
         expected = _phone_search.matcher_phones(text)
         assert _phone_search.first_phone(text) == (expected[0] if expected else None)
+
+
+@pytest.mark.parametrize("date", [b"Mon, 01 Jan 1600 00:00:00 +0000",
+                                  b"Mon, 01 Jan 1600 00:00:00 GMT+0100 (x)",
+                                  b"Fri, 01 Jan 2300 00:00:00 +0000"])
+def test_a_date_beyond_pandas_range_rejects_its_message_only(tmp_path: Path,
+                                                            date: bytes) -> None:
+    odd = QP_MESSAGE.replace(b"Tue, 05 Mar 2024 14:02:11 +0100", date).replace(
+        b"CAF=abc123", b"odd-date")
+    result = read_source("email", _mbox(tmp_path / "m.mbox", QP_MESSAGE, odd))
+    assert result.touchpoints["record_id"].tolist() == ["CAF=abc123@mail.orange.fr"]
+    assert result.touchpoints["observed_at"].dt.year.tolist() == [2024]
+    assert result.rejected["reason"].str.startswith("unparseable timestamp").tolist() == [True]

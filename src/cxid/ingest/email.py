@@ -512,7 +512,9 @@ def _instants(values: list[datetime | tuple[str, ...] | None]) -> pd.Series:
         month = pd.Series(parts[1]).map(_MONTHS).to_numpy(np.int64)
         first = ((year - 1970) * 12 + month).astype("datetime64[M]")
         date = first.astype("datetime64[D]") + (day - 1)
-        valid = (day >= 1) & (date.astype("datetime64[M]") == first)
+        # pandas' nanosecond range (1677-2262): beyond it, numpy would wrap around
+        valid = ((day >= 1) & (date.astype("datetime64[M]") == first)
+                 & (year > 1677) & (year < 2262))
         zone = np.where(parts[6] == "-", -1, 1) * (zone_h * 3600 + zone_m * 60)
         seconds = (date.astype("datetime64[s]").astype(np.int64)
                    + hour * 3600 + minute * 60 + second - zone)
@@ -521,11 +523,12 @@ def _instants(values: list[datetime | tuple[str, ...] | None]) -> pd.Series:
     others = [i for i, v in enumerate(values) if v is not None and not isinstance(v, tuple)]
     if not others:
         return pd.Series(pd.DatetimeIndex(instants, tz="UTC"))
-    # as before: one pd.to_datetime over every value, so errors are the same
+    # as before: one pd.to_datetime over every value; a date beyond pandas' range
+    # (year 1600) is NaT, so its record is rejected as an unparseable timestamp
     column = np.full(len(values), None, dtype=object)
     column[others] = [values[i] for i in others]
     column[positions] = list(pd.DatetimeIndex(instants[positions], tz="UTC"))
-    return pd.to_datetime(pd.Series(column), utc=True)
+    return pd.to_datetime(pd.Series(column), utc=True, errors="coerce")
 
 
 def read(
