@@ -310,6 +310,50 @@ def _reason_kind(reason: str) -> str:
     return reason.split(" '", 1)[0].split(":", 1)[0]
 
 
+def _repeated_ids(record_id: pd.Series, ok: np.ndarray) -> np.ndarray:
+    """Usable records whose non-null ``record_id`` an earlier usable record has. Arrow
+    strings are compared by their dictionary codes (no Python string per row)."""
+    if isinstance(record_id.dtype, pd.StringDtype) and record_id.dtype.storage == "pyarrow":
+        encoded = pc.dictionary_encode(pa.chunked_array(pa.array(record_id.array)))
+        codes = pc.fill_null(
+            pa.chunked_array([chunk.indices for chunk in encoded.chunks],
+                             encoded.type.index_type), -1,
+        ).to_numpy(zero_copy_only=False) if encoded.num_chunks else np.zeros(0, np.int64)
+        if len({len(chunk.dictionary) for chunk in encoded.chunks}) <= 1:
+            candidates = np.flatnonzero(ok & (codes >= 0))
+            first = np.zeros(len(codes), dtype=bool)
+            first[candidates[np.unique(codes[candidates], return_index=True)[1]]] = True
+            return ok & (codes >= 0) & ~first
+    text = record_id.astype("string")
+    duplicate = text.where(ok).duplicated(keep="first").to_numpy() & ok
+    return duplicate & text.notna().to_numpy()
+
+
+def _keep_rows(records: pd.DataFrame, ok: np.ndarray) -> pd.DataFrame:
+    """``records[ok]`` with a fresh RangeIndex. Arrow string columns are filtered chunk
+    by chunk and chunks losing no row are kept as they are: a reader's columns come
+    in hundreds of chunks, and filtering each costs more than the data it copies."""
+    index = pd.RangeIndex(int(ok.sum()))
+    out = {}
+    for name in records.columns:
+        array = records[name].array
+        if isinstance(array, pd.arrays.ArrowStringArray):
+            column = pa.chunked_array(pa.array(array))
+            parts, start = [], 0
+            for chunk in column.chunks:
+                keep = ok[start : start + len(chunk)]
+                start += len(chunk)
+                if keep.all():
+                    parts.append(chunk)
+                elif keep.any():
+                    parts.append(chunk.filter(pa.array(keep)))
+            array = pd.arrays.ArrowStringArray(pa.chunked_array(parts, column.type))
+        else:
+            array = array[ok]
+        out[name] = pd.Series(array, index=index)
+    return pd.DataFrame(out, columns=records.columns, index=index)
+
+
 def finish(
     records: pd.DataFrame,
     reasons: Reasons,
@@ -328,15 +372,12 @@ def finish(
     ``early`` holds records rejected before they could be parsed.
     """
     records = records.reset_index(drop=True)
-    record_id = records["record_id"].astype("string")
     ok = ~reasons.flagged
-    duplicate = record_id.where(ok).duplicated(keep="first").to_numpy() & ok
-    duplicate &= record_id.notna().to_numpy()
-    flag(reasons, duplicate, "duplicate record_id")
+    flag(reasons, _repeated_ids(records["record_id"], ok), "duplicate record_id")
     ok = ~reasons.flagged
 
     # a boolean row filter copies every column: skip it when every record is kept
-    accepted = (records if ok.all() else records[ok]).copy(deep=False)
+    accepted = (records if ok.all() else _keep_rows(records, ok)).copy(deep=False)
     n_ok = len(accepted)  # one Arrow value repeated: no Python string per record
     accepted["source"] = pd.arrays.ArrowStringArray(pa.repeat(pa.scalar(source, pa.string()), n_ok))
     accepted["file"] = pd.arrays.ArrowStringArray(pa.repeat(pa.scalar(file, pa.string()), n_ok))
@@ -348,7 +389,7 @@ def finish(
             "source": source,
             "file": file,
             "line": records["line"].to_numpy()[positions],
-            "record_id": record_id.to_numpy()[positions],
+            "record_id": records["record_id"].iloc[positions].astype("string").to_numpy(),
             "reason": reasons.text[positions],
             "raw": [truncate(text) for text in raw_of(positions)],
         }
