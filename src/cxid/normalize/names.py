@@ -102,16 +102,27 @@ def distinct(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
     text = as_text(series)
     try:
         array = pa.array(text.array, type=pa.large_string())
-        if isinstance(array, pa.ChunkedArray):  # Arrow-backed input
-            array = array.combine_chunks()
     except (pa.ArrowException, UnicodeError, TypeError):  # e.g. lone surrogates
         codes, uniques = pd.factorize(text)
         return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=_PY_STRING)
     if array.null_count == len(array):
         return np.full(len(array), -1, dtype=np.intp), pd.Series([], dtype=_PY_STRING)
     encoded = pc.dictionary_encode(array)
-    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-    values = pd.Series(encoded.dictionary.to_pylist(), dtype=_PY_STRING)
+    if isinstance(encoded, pa.ChunkedArray):
+        # Arrow-backed input, encoded chunk by chunk (no copy of the strings into one
+        # array) with one memo table: every chunk carries the final dictionary, in
+        # order of first appearance, so the indices need no remapping.
+        dictionaries = {len(chunk.dictionary) for chunk in encoded.chunks}
+        if len(dictionaries) != 1:  # not expected: encode one contiguous array instead
+            encoded = pc.dictionary_encode(array.combine_chunks())
+    if isinstance(encoded, pa.ChunkedArray):
+        indices = pa.chunked_array([chunk.indices for chunk in encoded.chunks],
+                                   encoded.type.index_type)
+        dictionary = encoded.chunks[0].dictionary
+    else:
+        indices, dictionary = encoded.indices, encoded.dictionary
+    codes = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False)
+    values = pd.Series(dictionary.to_pylist(), dtype=_PY_STRING)
     return codes.astype(np.intp, copy=False), values
 
 
