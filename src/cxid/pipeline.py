@@ -499,8 +499,10 @@ def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
             continue
         if isinstance(stacked[c].dtype, pd.CategoricalDtype):
             stacked[c] = stacked[c].cat.remove_unused_categories()
-        else:
-            stacked[c] = pd.Categorical(stacked[c].astype(object))
+        else:  # as pd.Categorical(values), from codes (no Python string per row)
+            codes, uniques = pd.factorize(stacked[c], sort=True)
+            stacked[c] = pd.Categorical.from_codes(
+                codes, categories=pd.Index(np.asarray(uniques, dtype=object)))
     return as_arrow_strings(stacked)
 
 
