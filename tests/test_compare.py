@@ -295,3 +295,20 @@ def test_best_of_sets_with_sparse_fragment_ids():
     values = pd.DataFrame({"fragment": [10**12, 10**12, 5], "value": ["paris", "lyon", "lyon"]})
     got = best_of_sets(np.array([10**12, 5, 7]), np.array([5, 10**12, 5]), values, exact)
     np.testing.assert_array_equal(got, [1.0, 1.0, np.nan])
+
+
+def test_split_parts_splits_like_pandas_str_split():
+    from cxid.link.compare import split_parts
+
+    values = np.array(["jean|dupont", "élodie|", "|martin", "a|b|c", "", "x", None, "|",
+                       "a||b", "jean|dupont", "Ærø|Œuf"], dtype=object)
+    for n in (1, 2, 3):
+        split = pd.Series(values, dtype=object).str.split("|", n=n - 1, expand=True,
+                                                         regex=False)
+        want = [[None if pd.isna(v) else v for v in split[i]] if i in split
+                else [None] * len(values) for i in range(n)]
+        got = [list(part) for part in split_parts(values, "|", n)]
+        assert got == want
+    # not all strings: the pandas way (a non-string has no parts)
+    first, second = split_parts(np.array(["a|b", 3], dtype=object), "|", 2)
+    assert first[0] == "a" and second[0] == "b" and pd.isna(first[1]) and pd.isna(second[1])

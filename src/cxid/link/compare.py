@@ -23,6 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein, Prefix
 
@@ -53,10 +55,26 @@ def split_parts(values: np.ndarray, sep: str, n: int) -> list[np.ndarray]:
     """Split ``sep``-joined strings into ``n`` part arrays (a part a value lacks, or a
     missing value, gives None), once per distinct value."""
     codes, uniques = pd.factorize(np.asarray(values, dtype=object))
-    split = pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.split(
-        sep, n=n - 1, expand=True, regex=False)
-    return [np.append(split[i].to_numpy(dtype=object) if i in split else
-                      np.full(len(uniques), None, object), None)[codes] for i in range(n)]
+    uniques = np.asarray(uniques, dtype=object)
+    try:  # Arrow splits in C (pandas' str.split loops in Python)
+        # (like pandas' n=0, one part means no limit: the first of all the pieces)
+        lists = pc.split_pattern(pa.array(uniques, type=pa.large_string()), sep,
+                                 max_splits=n - 1 if n > 1 else None)
+    except (pa.ArrowException, TypeError):  # not all strings: pandas' way
+        split = pd.Series(uniques, dtype=object).str.split(sep, n=n - 1, expand=True,
+                                                           regex=False)
+        return [np.append(split[i].to_numpy(dtype=object) if i in split else
+                          np.full(len(uniques), None, object), None)[codes]
+                for i in range(n)]
+    offsets = lists.offsets.to_numpy()
+    flat = lists.values.to_numpy(zero_copy_only=False)
+    parts = []
+    for i in range(n):  # the i-th part of each value that has one; None (also code -1)
+        part = np.full(len(uniques) + 1, None, dtype=object)
+        has = np.flatnonzero(np.diff(offsets) > i)
+        part[has] = flat[offsets[has] + i]
+        parts.append(part[codes])
+    return parts
 
 
 class SplitScorer:
