@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cxid.schema import ARROW_STRING
 
@@ -98,3 +99,32 @@ def unique_sorted(values: np.ndarray) -> np.ndarray:
     if len(ordered) < 2:
         return ordered
     return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
+
+
+def dictionary_codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Arrow dictionary encoding of strings: per-value int64 codes (null -> -1) and the
+    distinct values, in order of first appearance. The bytes are hashed in C, with no
+    Python string per value; a chunked column is encoded chunk by chunk (no copy into
+    one array) when its chunks share one dictionary, as Arrow's shared memo gives."""
+    encoded = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.ChunkedArray):
+        if encoded.num_chunks == 0:
+            return np.zeros(0, np.int64), pa.array([], values.type)
+        if len({len(chunk.dictionary) for chunk in encoded.chunks}) == 1:
+            indices = pa.chunked_array([chunk.indices for chunk in encoded.chunks],
+                                       encoded.type.index_type)
+            dictionary = encoded.chunks[0].dictionary
+        else:  # not expected: encode one contiguous array instead
+            encoded = pc.dictionary_encode(values.combine_chunks())
+    if isinstance(encoded, pa.DictionaryArray):
+        indices, dictionary = encoded.indices, encoded.dictionary
+    codes = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, dictionary
+
+
+def repeated_keys(keys: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Rows among ``ok`` whose key (>= 0; -1 is missing) an earlier such row has."""
+    candidates = ok & (keys >= 0)
+    out = np.zeros(len(keys), dtype=bool)
+    out[candidates] = pd.Series(keys[candidates]).duplicated(keep="first").to_numpy()
+    return out

@@ -580,9 +580,7 @@ def resolve(
     cfg = load_config(config)
     srcs = _sources(sources, cfg)
     bar = as_progress(progress)
-    eng = get_engine(engine)
-    if workers is not None and eng.name == "local":
-        eng = LocalEngine(threads=workers)
+    eng = get_engine(engine, threads=workers)
 
     touchpoints, rejected, inputs, cache = read_sources(
         srcs, bar, default_region=cfg.default_region, state=prior_state, engine=eng,
@@ -695,7 +693,7 @@ def resolve_to(
     Spark and never come to the driver, so the driver needs memory for per-fragment
     data only. Otherwise it is ``resolve(...)`` then :meth:`Resolution.write`.
     """
-    eng = get_engine(engine)
+    eng = get_engine(engine, threads=workers)
     if eng.name == "spark" and state is None:
         from cxid.engine.spark_flow import resolve_frames
 
@@ -704,9 +702,7 @@ def resolve_to(
                               write_touchpoints=write_touchpoints)
     resolution = resolve(sources, config, state=state, refit=refit, engine=eng,
                          workers=workers, progress=progress)
-    resolution.write(out, engine=LocalEngine(threads=workers)
-                     if workers is not None and eng.name == "local" else eng,
-                     touchpoints=write_touchpoints)
+    resolution.write(out, engine=eng, touchpoints=write_touchpoints)
     if state is not None:
         resolution.save_state(state)
     return resolution.manifest

@@ -243,11 +243,15 @@ class LocalEngine:
 _SPARK: LocalEngine | None = None
 
 
-def get_engine(name: str | LocalEngine | None = None) -> LocalEngine:
-    """The engine called ``name`` (``local`` by default, or ``spark``)."""
+def get_engine(name: str | LocalEngine | None = None, *, threads: int | None = None
+               ) -> LocalEngine:
+    """The engine called ``name`` (``local`` by default, or ``spark``); ``threads``
+    sets how many steps a local engine runs at once (see :class:`LocalEngine`)."""
     if name is None or name == "local":
-        return LocalEngine()
+        return LocalEngine(threads=threads)
     if isinstance(name, LocalEngine):
+        if threads is not None and name.name == "local":
+            return LocalEngine(threads=threads)
         return name
     if name == "spark":
         global _SPARK

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cxid._frames import arrow_strings
+from cxid._frames import arrow_strings, dictionary_codes, repeated_keys
 from cxid.errors import ConfigError, IngestError
 from cxid.schema import (
     EXTRA_PREFIX,
@@ -314,16 +314,8 @@ def _repeated_ids(record_id: pd.Series, ok: np.ndarray) -> np.ndarray:
     """Usable records whose non-null ``record_id`` an earlier usable record has. Arrow
     strings are compared by their dictionary codes (no Python string per row)."""
     if isinstance(record_id.dtype, pd.StringDtype) and record_id.dtype.storage == "pyarrow":
-        encoded = pc.dictionary_encode(pa.chunked_array(pa.array(record_id.array)))
-        codes = pc.fill_null(
-            pa.chunked_array([chunk.indices for chunk in encoded.chunks],
-                             encoded.type.index_type), -1,
-        ).to_numpy(zero_copy_only=False) if encoded.num_chunks else np.zeros(0, np.int64)
-        if len({len(chunk.dictionary) for chunk in encoded.chunks}) <= 1:
-            candidates = np.flatnonzero(ok & (codes >= 0))
-            first = np.zeros(len(codes), dtype=bool)
-            first[candidates[np.unique(codes[candidates], return_index=True)[1]]] = True
-            return ok & (codes >= 0) & ~first
+        return repeated_keys(dictionary_codes(pa.chunked_array(pa.array(record_id.array)))[0],
+                             ok)
     text = record_id.astype("string")
     duplicate = text.where(ok).duplicated(keep="first").to_numpy() & ok
     return duplicate & text.notna().to_numpy()

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from cxid._frames import dictionary_codes, repeated_keys
 from cxid.errors import ConfigError, IngestError
 from cxid.ingest._common import ColumnMapping, is_extra, no_mapping, truncate
 from cxid.schema import (
@@ -205,20 +206,12 @@ def _missing(column: pa.ChunkedArray) -> np.ndarray:
     return pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
 
 
-def _codes(column: pa.ChunkedArray) -> np.ndarray:
-    """Dictionary codes of a text column (C hashing of the bytes; null -> -1)."""
-    encoded = pc.dictionary_encode(column.combine_chunks())
-    return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-
-
 def _repeated(source: pa.ChunkedArray, record_id: pa.ChunkedArray, ok: np.ndarray
               ) -> np.ndarray:
     """Rows among ``ok`` whose (source, record_id) an earlier ``ok`` row has."""
-    ids = _codes(record_id)
-    key = _codes(source) * (int(ids.max(initial=0)) + 2) + ids + 1
-    out = np.zeros(len(key), bool)
-    out[ok] = pd.Series(key[ok]).duplicated(keep="first").to_numpy()
-    return out
+    ids = dictionary_codes(record_id)[0]
+    return repeated_keys(dictionary_codes(source)[0] * (int(ids.max(initial=0)) + 2)
+                         + ids + 1, ok)
 
 
 def read(path: str | Path, *, source: str, mapping: ColumnMapping | None = None,

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from unidecode import unidecode
 
+from cxid._frames import dictionary_codes
 from cxid.schema import null_strings
 
 __all__ = [
@@ -107,21 +108,7 @@ def distinct(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
         return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=_PY_STRING)
     if array.null_count == len(array):
         return np.full(len(array), -1, dtype=np.intp), pd.Series([], dtype=_PY_STRING)
-    encoded = pc.dictionary_encode(array)
-    if isinstance(encoded, pa.ChunkedArray):
-        # Arrow-backed input, encoded chunk by chunk (no copy of the strings into one
-        # array) with one memo table: every chunk carries the final dictionary, in
-        # order of first appearance, so the indices need no remapping.
-        dictionaries = {len(chunk.dictionary) for chunk in encoded.chunks}
-        if len(dictionaries) != 1:  # not expected: encode one contiguous array instead
-            encoded = pc.dictionary_encode(array.combine_chunks())
-    if isinstance(encoded, pa.ChunkedArray):
-        indices = pa.chunked_array([chunk.indices for chunk in encoded.chunks],
-                                   encoded.type.index_type)
-        dictionary = encoded.chunks[0].dictionary
-    else:
-        indices, dictionary = encoded.indices, encoded.dictionary
-    codes = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False)
+    codes, dictionary = dictionary_codes(array)
     values = pd.Series(dictionary.to_pylist(), dtype=_PY_STRING)
     return codes.astype(np.intp, copy=False), values
 
